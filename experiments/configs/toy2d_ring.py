@@ -1,0 +1,24 @@
+"""8 Gaussians on a ring (radius 1, std 0.01), the VEEGAN/PacGAN protocol; MLP G and D.
+
+python experiments/train.py --config experiments/configs/toy2d_ring.py --workdir workdirs/ring
+"""
+
+from gan_jax.config import base_config
+
+
+def get_config():
+  config = base_config()
+  config.data.name = 'ring8'
+  config.model.name = 'mlp'
+  config.model.z_dim = 2
+  config.model.g_features = (128, 128)
+  config.model.d_features = (128, 128)
+  config.loss.name = 'non_saturating'
+  config.optim.lr = 1e-3
+  config.optim.b1 = 0.5
+  config.batch_size = 256
+  config.num_steps = 3000
+  config.log_every = 100
+  config.sample_every = 1000
+  config.checkpoint_every = 1000
+  return config

@@ -1,0 +1,82 @@
+"""Checkpoints of the whole GANState with orbax-checkpoint's CheckpointManager.
+
+Restoring walks back from the newest step: an unreadable checkpoint (truncated, missing or
+garbage files) is reported in one line and the next older one is used. A checkpoint whose
+arrays have other shapes than the configured model is a config error, not a fallback.
+Old checkpoints are deleted by the preservation policy only after a new save completed.
+"""
+
+import os
+import sys
+from typing import Optional
+
+import flax
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+from gan_jax.errors import ConfigError
+
+
+class Checkpointer:
+
+  def __init__(self, directory: str, keep: int):
+    self.directory = os.path.abspath(directory)
+    options = ocp.CheckpointManagerOptions(
+        preservation_policy=ocp.checkpoint_managers.LatestN(n=keep),
+        enable_async_checkpointing=False,
+        create=False)
+    self._manager = None
+    self._options = options
+
+  @property
+  def manager(self) -> ocp.CheckpointManager:
+    if self._manager is None:   # created lazily: a run that fails validation writes nothing
+      os.makedirs(self.directory, exist_ok=True)
+      self._manager = ocp.CheckpointManager(self.directory, options=self._options)
+    return self._manager
+
+  def steps(self):
+    if not os.path.isdir(self.directory):
+      return []
+    return sorted(self.manager.all_steps())
+
+  def save(self, step: int, state) -> None:
+    state = jax.device_get(flax.serialization.to_state_dict(state))
+    self.manager.save(int(step), args=ocp.args.StandardSave(state), force=True)
+    self.manager.wait_until_finished()
+
+  def restore_latest(self, template):
+    """The newest readable checkpoint restored into `template`'s structure, or None."""
+    target = flax.serialization.to_state_dict(template)
+    for step in reversed(self.steps()):
+      self._check_shapes(step, target)
+      try:
+        restored = self.manager.restore(step, args=ocp.args.StandardRestore(target))
+      except Exception as error:  # orbax raises many types for damaged files
+        print(f'warning: checkpoint {step} in {self.directory} is unreadable '
+              f'({type(error).__name__}: {str(error).splitlines()[0][:160]}); trying an older one',
+              file=sys.stderr)
+        continue
+      return flax.serialization.from_state_dict(template, restored)
+    return None
+
+  def _check_shapes(self, step: int, target) -> None:
+    try:
+      metadata = self.manager.item_metadata(step)
+    except Exception:
+      return   # unreadable metadata: restore() reports it and falls back
+    if metadata is None:
+      return
+    expected = {jax.tree_util.keystr(k): np.shape(v)
+                for k, v in jax.tree_util.tree_leaves_with_path(target)}
+    try:
+      found = {jax.tree_util.keystr(k): tuple(v.shape)
+               for k, v in jax.tree_util.tree_leaves_with_path(metadata)}
+    except AttributeError:
+      return
+    if set(found) != set(expected) or any(found[k] != expected[k] for k in expected):
+      differing = sorted(k for k in set(found) | set(expected) if found.get(k) != expected.get(k))
+      raise ConfigError(
+          f'checkpoint {step} in {self.directory} was written by a different model (first '
+          f'difference at {differing[0]}); use a new --workdir or the config it was trained with')

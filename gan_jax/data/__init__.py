@@ -1,0 +1,64 @@
+"""Training data as a pure function of the step: toy mixtures (sampled in JAX) or TFDS images."""
+
+import queue
+import threading
+from typing import Callable, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gan_jax.data import images as image_data
+from gan_jax.data.toy import TOY_DATASETS, Mixture, sample
+
+
+class Data(NamedTuple):
+  example_shape: tuple
+  batches: Callable            # step -> (n_critic, local_batch, ...) array
+  mixture: Optional[Mixture]   # the true distribution for toy data, else None
+  test_images: Optional[np.ndarray] = None
+
+
+def to_model_range(x):
+  """uint8 images -> float32 in [-1, 1]; float data passes unchanged. Runs on the device."""
+  if x.dtype == jnp.uint8:
+    return x.astype(jnp.float32) / 127.5 - 1.0
+  return x
+
+
+def make_data(data_config, batch_size: int, n_critic: int, seed: int,
+              process_index: int = 0, process_count: int = 1) -> Data:
+  """The configured dataset; batch_size is the global batch size."""
+  local_batch = batch_size // process_count
+  if data_config.name in TOY_DATASETS:
+    mixture = TOY_DATASETS[data_config.name]
+    key = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(seed), 2), process_index)
+
+    @jax.jit
+    def toy_batches(step):
+      points = sample(mixture, jax.random.fold_in(key, step), n_critic * local_batch)
+      return points.reshape(n_critic, local_batch, -1)
+
+    return Data((mixture.means.shape[1],), toy_batches, mixture)
+  images = image_data.load_split(data_config.name, data_config.split, data_config.data_dir,
+                                 data_config.download, data_config.image_size)
+  source = image_data.ImageBatches(images, batch_size, seed, process_index, process_count)
+
+  def image_batches(step):
+    return np.stack([source.batch(step * n_critic + i) for i in range(n_critic)])
+
+  return Data(images.shape[1:], image_batches, None)
+
+
+def prefetch(batches: Callable, first_step: int, last_step: int, depth: int = 2):
+  """Yields batches(step) for step in [first_step, last_step), made ahead in a thread."""
+  buffer = queue.Queue(maxsize=depth)
+
+  def produce():
+    for step in range(first_step, last_step):
+      buffer.put(batches(step))
+
+  thread = threading.Thread(target=produce, daemon=True)
+  thread.start()
+  for _ in range(first_step, last_step):
+    yield buffer.get()

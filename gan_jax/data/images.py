@@ -1,0 +1,89 @@
+"""Image datasets through tensorflow-datasets' random-access `data_source` (no TensorFlow).
+
+The split is read once into host memory as uint8; batches are a deterministic function of
+the step (a seeded permutation per epoch), so a resumed run sees exactly the data order of an
+uninterrupted one, with no iterator state to save. Each host reads its own slice of every
+global batch.
+"""
+
+import os
+from typing import Optional
+
+import numpy as np
+
+from gan_jax.errors import ConfigError
+
+
+def default_data_dir(data_dir: Optional[str]) -> Optional[str]:
+  return data_dir or os.environ.get('TFDS_DATA_DIR')
+
+
+def load_split(name: str, split: str, data_dir: Optional[str], download: bool = False,
+               image_size: Optional[int] = None) -> np.ndarray:
+  """The images of a TFDS split as uint8 (N, H, W, C); fails at once if offline and unprepared."""
+  import tensorflow_datasets as tfds   # imported here: toy runs never pay for it
+  data_dir = default_data_dir(data_dir)
+  try:
+    builder = tfds.builder(name, data_dir=data_dir)
+  except tfds.core.registered.DatasetNotFoundError:
+    raise ConfigError(f'TFDS does not know a dataset named {name!r}; check --config.data.name '
+                      '(see tfds.list_builders())') from None
+  if not download and not builder.is_prepared():
+    raise ConfigError(
+        f'dataset {name!r} is not prepared under data_dir={builder.data_dir_root!r} and downloads '
+        'are off; set --config.data.data_dir (or TFDS_DATA_DIR) to a folder holding the prepared '
+        'array_record dataset, or pass --config.data.download=True on a machine with internet')
+  try:
+    source = tfds.data_source(name, split=split, data_dir=data_dir, download=download)
+    records = source.__getitems__(list(range(len(source))))
+  except (ValueError, NotImplementedError, OSError) as error:
+    raise ConfigError(f'cannot read TFDS {name!r} split {split!r} from {builder.data_dir}: '
+                      f'{str(error).splitlines()[0]}') from None
+  images = np.stack([r['image'] for r in records])
+  if images.ndim == 3:
+    images = images[..., None]
+  if image_size is not None and images.shape[1:3] != (image_size, image_size):
+    images = center_crop_resize(images, image_size)
+  return images
+
+
+def center_crop_resize(images: np.ndarray, size: int) -> np.ndarray:
+  """Square centre crop, then area resize to size x size (as for CelebA 64x64)."""
+  from PIL import Image
+  _, h, w, _ = images.shape
+  side = min(h, w)
+  top, left = (h - side) // 2, (w - side) // 2
+  out = [np.asarray(Image.fromarray(img[top:top + side, left:left + side].squeeze())
+                    .resize((size, size), Image.BOX)) for img in images]
+  out = np.stack(out)
+  return out[..., None] if out.ndim == 3 else out
+
+
+class ImageBatches:
+  """Fixed-shape batches of a uint8 image array as a pure function of the step."""
+
+  def __init__(self, images: np.ndarray, batch_size: int, seed: int,
+               process_index: int = 0, process_count: int = 1):
+    if len(images) < batch_size:
+      raise ConfigError(f'the dataset has {len(images)} images, fewer than one batch '
+                        f'({batch_size}); lower --config.batch_size')
+    self.images = images
+    self.batch_size = batch_size
+    self.seed = seed
+    self.local_size = batch_size // process_count
+    self.local_start = process_index * self.local_size
+    self.batches_per_epoch = len(images) // batch_size
+    self._epoch, self._order = -1, None
+
+  def _permutation(self, epoch: int) -> np.ndarray:
+    if epoch != self._epoch:
+      self._epoch = epoch
+      self._order = np.random.default_rng([self.seed, epoch]).permutation(len(self.images))
+    return self._order
+
+  def batch(self, index: int) -> np.ndarray:
+    """This host's part of global batch `index` (epochs drop their last partial batch)."""
+    epoch, position = divmod(index, self.batches_per_epoch)
+    start = position * self.batch_size + self.local_start
+    indices = np.sort(self._permutation(epoch)[start:start + self.local_size])
+    return self.images[indices]

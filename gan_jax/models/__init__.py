@@ -1,0 +1,48 @@
+"""Generator/discriminator pairs, built by name from a config."""
+
+import jax.numpy as jnp
+
+from gan_jax.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from gan_jax.models.layers import UpConv2x
+from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
+from gan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
+
+_DTYPES = {'float32': None, 'bfloat16': jnp.bfloat16}
+
+
+def build_models(model_config, data_shape):
+  """Returns (generator, discriminator) modules for data of `data_shape` (one example).
+
+  model_config fields: name ('mlp' | 'dcgan' | 'resnet'), g_features, d_features (int, or a list
+  of hidden widths for 'mlp'), spectral_norm, d_batch_norm, compute_dtype ('float32' | 'bfloat16').
+  """
+  name = model_config.name
+  if model_config.compute_dtype not in _DTYPES:
+    raise ValueError(f'unknown model.compute_dtype {model_config.compute_dtype!r}; '
+                     f'choose one of {sorted(_DTYPES)}')
+  dtype = _DTYPES[model_config.compute_dtype]
+  data_shape = tuple(data_shape)
+  if name == 'mlp':
+    if len(data_shape) != 1:
+      raise ValueError(f"model 'mlp' needs vector data, got examples of shape {data_shape}; "
+                       "use model.name='dcgan' or 'resnet' for images")
+    return (MLPGenerator(data_shape[0], tuple(model_config.g_features)),
+            MLPDiscriminator(tuple(model_config.d_features), model_config.spectral_norm))
+  if len(data_shape) != 3:
+    raise ValueError(f"model {name!r} needs images (H, W, C), got examples of shape {data_shape}; "
+                     "use model.name='mlp' for vectors")
+  if name == 'dcgan':
+    return (DCGANGenerator(data_shape, model_config.g_features, dtype=dtype),
+            DCGANDiscriminator(model_config.d_features, model_config.d_batch_norm,
+                               model_config.spectral_norm, dtype=dtype))
+  if name == 'resnet':
+    if data_shape[0] != data_shape[1] or data_shape[0] % 8:
+      raise ValueError(f"model 'resnet' needs square images with side a multiple of 8, "
+                       f"got {data_shape}")
+    return (ResNetGenerator(data_shape, model_config.g_features, dtype=dtype),
+            ResNetDiscriminator(model_config.d_features, model_config.spectral_norm, dtype=dtype))
+  raise ValueError(f"unknown model.name {name!r}; choose one of ['dcgan', 'mlp', 'resnet']")
+
+
+__all__ = ['build_models', 'DCGANGenerator', 'DCGANDiscriminator', 'MLPGenerator',
+           'MLPDiscriminator', 'ResNetGenerator', 'ResNetDiscriminator', 'UpConv2x']

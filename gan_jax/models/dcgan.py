@@ -1,0 +1,79 @@
+"""DCGAN generator and discriminator (Radford et al. 2016) for 28x28, 32x32 and 64x64 images.
+
+With the defaults (`base_features=64`, `z_dim=100`, 64x64x3) the pair is exactly the PyTorch
+example `dcgan/main.py`: G has 3,576,704 parameters and D 2,765,568, no biases, weights
+N(0, 0.02), BatchNorm scale N(1, 0.02), PyTorch's BN momentum (0.1) and epsilon (1e-5). The
+first G layer, ConvTranspose(k=4, s=1, p=0) of a 1x1 input, is written as the Dense layer it
+equals; the others use `UpConv2x`, which equals ConvTranspose(k=4, s=2, p=1).
+"""
+
+from typing import Any, Optional, Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from gan_jax.models.layers import UpConv2x, dcgan_kernel_init, dcgan_scale_init, maybe_spectral_norm
+
+
+def _start_and_levels(size: int):
+  """Spatial size of the first feature map (7 for 28x28, else 4) and the number of 2x levels."""
+  start = 7 if size % 7 == 0 else 4
+  levels = (size // start).bit_length() - 1
+  if start << levels != size:
+    raise ValueError(f'DCGAN supports image sizes 4*2^k or 7*2^k (28, 32, 64, ...), got {size}')
+  return start, levels
+
+
+def _batch_norm(train: bool, axis_name: Optional[str], dtype):
+  return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
+                      scale_init=dcgan_scale_init, axis_name=axis_name, dtype=dtype)
+
+
+class DCGANGenerator(nn.Module):
+  """z -> image in [-1, 1] of `output_shape` (H, W, C)."""
+  output_shape: Sequence[int] = (64, 64, 3)
+  base_features: int = 64
+  axis_name: Optional[str] = None   # set by gan_jax.parallel so BN statistics span all devices
+  dtype: Any = None                 # compute dtype (e.g. bfloat16); params stay float32
+
+  @nn.compact
+  def __call__(self, z, train: bool = True):
+    height, _, channels = self.output_shape
+    start, levels = _start_and_levels(height)
+    features = self.base_features * 2 ** (levels - 1)
+    h = nn.Dense(start * start * features, use_bias=False, kernel_init=dcgan_kernel_init,
+                 dtype=self.dtype)(z)
+    h = h.reshape(z.shape[0], start, start, features)
+    h = nn.relu(_batch_norm(train, self.axis_name, self.dtype)(h))
+    for level in range(levels - 1):
+      features //= 2
+      h = UpConv2x(features, dtype=self.dtype)(h)
+      h = nn.relu(_batch_norm(train, self.axis_name, self.dtype)(h))
+    h = UpConv2x(channels, dtype=self.dtype)(h)
+    return jnp.tanh(h).astype(jnp.float32)
+
+
+class DCGANDiscriminator(nn.Module):
+  """Image -> one logit per example (the PyTorch example's Sigmoid is left to the loss)."""
+  base_features: int = 64
+  batch_norm: bool = True           # WGAN-GP and DRAGAN penalties need per-example D: turn off
+  spectral_norm: bool = False
+  axis_name: Optional[str] = None
+  dtype: Any = None
+
+  @nn.compact
+  def __call__(self, x, train: bool = True):
+    start, levels = _start_and_levels(x.shape[1])
+    h = x.astype(self.dtype or x.dtype)
+    for level in range(levels):
+      conv = nn.Conv(self.base_features * 2 ** level, (4, 4), strides=(2, 2),
+                     padding=((1, 1), (1, 1)), use_bias=False, kernel_init=dcgan_kernel_init,
+                     dtype=self.dtype)
+      h = maybe_spectral_norm(conv, self.spectral_norm, train)(h)
+      if level > 0 and self.batch_norm:
+        h = _batch_norm(train, self.axis_name, self.dtype)(h)
+      h = nn.leaky_relu(h, 0.2)
+    head = nn.Conv(1, (start, start), padding='VALID', use_bias=False,
+                   kernel_init=dcgan_kernel_init, dtype=self.dtype)
+    h = maybe_spectral_norm(head, self.spectral_norm, train)(h)
+    return h.reshape(x.shape[0]).astype(jnp.float32)

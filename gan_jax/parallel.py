@@ -1,0 +1,82 @@
+"""Data parallelism over local devices with `jax.pmap`, kept behind this small interface.
+
+The step functions stay the pure functions of `gan_jax.steps`; this module only gives them an
+axis name (gradients, metrics and BatchNorm statistics are averaged over it with `lax.pmean`)
+and moves state and batches to and from the devices. `pmap` is in maintenance mode since jax
+0.8; swapping it for `jit` with shardings changes this module only.
+"""
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gan_jax.errors import ConfigError
+
+from gan_jax.state import GAN
+from gan_jax.steps import train_step
+
+AXIS = 'devices'
+
+
+def check_divisible(global_batch_size: int, n_devices: int) -> int:
+  """The per-device batch size; a clear error when the batch does not divide."""
+  if global_batch_size % n_devices:
+    raise ConfigError(f'batch size {global_batch_size} does not divide among {n_devices} devices; '
+                     f'use a multiple of {n_devices} (e.g. --config.batch_size='
+                     f'{max(n_devices, global_batch_size // n_devices * n_devices)})')
+  return global_batch_size // n_devices
+
+
+def _with_axis(module):
+  return module.clone(axis_name=AXIS) if hasattr(module, 'axis_name') else module
+
+
+def data_parallel(gan: GAN) -> GAN:
+  """The same GAN, with its per-device batch size and BatchNorm synchronised over devices."""
+  per_device = check_divisible(gan.batch_size, jax.local_device_count())
+  return dataclasses.replace(gan, batch_size=per_device, axis_name=AXIS,
+                             generator=_with_axis(gan.generator),
+                             discriminator=_with_axis(gan.discriminator))
+
+
+def make_parallel_train_step(gan: GAN):
+  """`train_step` pmapped over local devices. `gan.batch_size` is the global batch size.
+
+  The returned function takes a replicated state and batches of shape
+  (n_critic, global_batch, ...) and returns a replicated state and metrics of device 0.
+  """
+  pgan = data_parallel(gan)
+  n = jax.local_device_count()
+  step = jax.pmap(functools.partial(train_step, gan=pgan), axis_name=AXIS, donate_argnums=0)
+
+  def parallel_step(replicated_state, batches):
+    batches = shard(batches, n, axis=1)
+    new_state, metrics = step(replicated_state, batches)
+    return new_state, jax.tree.map(lambda m: m[0], metrics)
+
+  return parallel_step
+
+
+def shard(x, n_devices: int, axis: int = 0):
+  """Splits dimension `axis` of every leaf among devices: (..., B, ...) -> (n, ..., B/n, ...)."""
+  def split(a):
+    a = np.asarray(a) if not isinstance(a, jax.Array) else a
+    shape = a.shape
+    check_divisible(shape[axis], n_devices)
+    a = a.reshape(shape[:axis] + (n_devices, shape[axis] // n_devices) + shape[axis + 1:])
+    return a if axis == 0 else a.swapaxes(0, axis)
+  return jax.tree.map(split, x)
+
+
+def replicate(tree):
+  """Copies a pytree onto every local device (leading axis = device)."""
+  n = jax.local_device_count()
+  return jax.tree.map(lambda x: jnp.broadcast_to(x, (n,) + jnp.shape(x)), tree)
+
+
+def unreplicate(tree):
+  """The copy on the first device."""
+  return jax.tree.map(lambda x: x[0], tree)

@@ -1,0 +1,93 @@
+"""Figures with matplotlib (Agg): sample grids, training curves, and 1D/2D densities with D(x)."""
+
+import json
+
+import matplotlib
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def save_image_grid(images: np.ndarray, path: str, title: str = '', columns: int = 8) -> None:
+  """Images in [-1, 1], shape (N, H, W, C), as one grid."""
+  images = np.clip((np.asarray(images) + 1.0) / 2.0, 0.0, 1.0)
+  n, h, w, c = images.shape
+  rows = -(-n // columns)
+  grid = np.ones((rows * (h + 1) + 1, columns * (w + 1) + 1, c), np.float32)
+  for i, image in enumerate(images):
+    r, col = divmod(i, columns)
+    grid[1 + r * (h + 1):1 + r * (h + 1) + h, 1 + col * (w + 1):1 + col * (w + 1) + w] = image
+  fig, ax = plt.subplots(figsize=(columns * 0.8, rows * 0.8 + 0.4))
+  ax.imshow(grid.squeeze(-1) if c == 1 else grid, cmap='gray' if c == 1 else None,
+            vmin=0.0, vmax=1.0, interpolation='nearest')
+  ax.set_axis_off()
+  ax.set_title(title, fontsize=9)
+  fig.savefig(path, bbox_inches='tight', dpi=100)
+  plt.close(fig)
+
+
+def plot_curves(metrics_path: str, path: str) -> None:
+  """Both players' losses and D's mean score on real and fake data over training."""
+  records = [json.loads(line) for line in open(metrics_path) if line.strip()]
+  records = [r for r in records if 'd_loss' in r]
+  if not records:
+    return
+  steps = [r['step'] for r in records]
+  fig, (ax_loss, ax_score) = plt.subplots(1, 2, figsize=(10, 3.5))
+  for name in ('d_loss', 'g_loss'):
+    ax_loss.plot(steps, [r[name] for r in records], label=name)
+  for name, label in (('d_real', 'D on real'), ('d_fake', 'D on G(z)')):
+    ax_score.plot(steps, [r[name] for r in records], label=label)
+  ax_loss.set_title('losses')
+  ax_score.set_title("D's mean logit")
+  for ax in (ax_loss, ax_score):
+    ax.set_xlabel('G step')
+    ax.legend()
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def plot_density(real: np.ndarray, fake: np.ndarray, d_fn, path: str, title: str = '',
+                 extent: float = None) -> None:
+  """Real vs generated points with D's score D(x) = sigmoid(logit) drawn over them.
+
+  1D: histograms of both and the curve D(x) (the lecture's picture); 2D: scatter of both with
+  D's contour lines.
+  """
+  real, fake = np.asarray(real), np.asarray(fake)
+  fig, ax = plt.subplots(figsize=(5.5, 4.5))
+  if real.shape[1] == 1:
+    lo = min(real.min(), fake.min()) - 0.5
+    hi = max(real.max(), fake.max()) + 0.5
+    xs = np.linspace(lo, hi, 400, dtype=np.float32)[:, None]
+    bins = np.linspace(lo, hi, 80)
+    ax.hist(real[:, 0], bins, density=True, alpha=0.5, label='real')
+    ax.hist(fake[:, 0], bins, density=True, alpha=0.5, label='G(z)')
+    ax2 = ax.twinx()
+    ax2.plot(xs[:, 0], _sigmoid(d_fn(xs)), 'k', label='D(x)')
+    ax2.set_ylim(0, 1)
+    ax2.set_ylabel('D(x)')
+    ax.set_xlabel('x')
+    ax.legend(loc='upper left')
+  else:
+    extent = extent or float(np.abs(real).max() * 1.3 + 0.2)
+    axis = np.linspace(-extent, extent, 120, dtype=np.float32)
+    gx, gy = np.meshgrid(axis, axis)
+    scores = _sigmoid(d_fn(np.stack([gx.ravel(), gy.ravel()], 1))).reshape(gx.shape)
+    contours = ax.contour(gx, gy, scores, levels=8, cmap='coolwarm', linewidths=0.8)
+    ax.clabel(contours, fontsize=6)
+    ax.scatter(real[:, 0], real[:, 1], s=3, c='tab:blue', alpha=0.5, label='real')
+    ax.scatter(fake[:, 0], fake[:, 1], s=3, c='tab:orange', alpha=0.5, label='G(z)')
+    ax.set_xlim(-extent, extent)
+    ax.set_ylim(-extent, extent)
+    ax.set_aspect('equal')
+    ax.legend(loc='upper right', fontsize=7)
+  ax.set_title(title, fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def _sigmoid(logits):
+  return 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64)))

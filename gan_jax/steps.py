@@ -1,0 +1,164 @@
+"""The GAN algorithm as pure update functions: `d_step`, `g_step` and `train_step`.
+
+Each is a function of (state, batch, key) returning (state, metrics), importable without jit
+and compiled by the caller (`make_train_step`, or `gan_jax.parallel` for several devices).
+Keys are derived by `fold_in`, never threaded through Python, so a run resumes exactly.
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from gan_jax.losses import LOSSES, PENALTIES
+from gan_jax.state import GAN, GANState
+
+_Z, _PENALTY = 0, 1   # fold_in tags: the key of a step is split by purpose
+
+
+def _pmean(tree, axis_name):
+  return tree if axis_name is None else jax.lax.pmean(tree, axis_name)
+
+
+def sample_z(gan: GAN, key: jax.Array) -> jax.Array:
+  """This device's share of the step's noise.
+
+  The noise of the whole global batch is drawn from `key` and each device takes its slice, so
+  a step gives the same samples on one device as on eight.
+  """
+  if gan.axis_name is None:
+    return jax.random.normal(key, (gan.batch_size, gan.z_dim))
+  n_devices = jax.lax.axis_size(gan.axis_name)
+  z = jax.random.normal(key, (n_devices * gan.batch_size, gan.z_dim))
+  start = jax.lax.axis_index(gan.axis_name) * gan.batch_size
+  return jax.lax.dynamic_slice_in_dim(z, start, gan.batch_size)
+
+
+def generate(gan: GAN, state: GANState, z: jax.Array, use_ema: bool = True) -> jax.Array:
+  """G(z) for evaluation: EMA (or current) params and BatchNorm's running statistics."""
+  params = state.ema_params if use_ema else state.g_params
+  return gan.generator.apply({'params': params, **state.g_collections}, z, train=False)
+
+
+def _apply_generator(gan, state, z):
+  """G(z) in training mode; returns the samples and G's updated collections."""
+  return gan.generator.apply({'params': state.g_params, **state.g_collections}, z, train=True,
+                             mutable=list(state.g_collections))
+
+
+def _discriminate(gan, d_variables, x, collection_names):
+  """D(x) in training mode; returns the logits and D's updated collections."""
+  logits, updated = gan.discriminator.apply(d_variables, x, train=True,
+                                            mutable=list(collection_names))
+  return logits, {**d_variables, **updated}
+
+
+def d_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN):
+  """One D update: raise D's scores on `real`, lower them on G's samples.
+
+  G runs in training mode (as in the PyTorch DCGAN example) but its updated collections are
+  dropped: nothing of G changes here.
+  """
+  fake, _ = _apply_generator(gan, state, sample_z(gan, jax.random.fold_in(key, _Z)))
+  fake = jax.lax.stop_gradient(fake)
+  penalty_key = jax.random.fold_in(key, _PENALTY)
+  if gan.axis_name is not None:
+    penalty_key = jax.random.fold_in(penalty_key, jax.lax.axis_index(gan.axis_name))
+  objective = gan.objective
+  loss = LOSSES[objective.loss]
+  penalty_fn = PENALTIES[objective.penalty]
+  names = list(state.d_collections)
+
+  def loss_fn(d_params):
+    variables = {'params': d_params, **state.d_collections}
+    if gan.joint_d_call:
+      logits, variables = _discriminate(gan, variables, jnp.concatenate([real, fake]), names)
+      real_logits, fake_logits = jnp.split(logits, 2)
+    else:
+      real_logits, variables = _discriminate(gan, variables, real, names)
+      fake_logits, variables = _discriminate(gan, variables, fake, names)
+    d_loss = loss.d_loss(real_logits, fake_logits)
+    penalty = jnp.zeros(())
+    if penalty_fn is not None:
+      frozen = {**variables, 'params': d_params}
+      d_fn = lambda x: gan.discriminator.apply(frozen, x, train=True, mutable=names)[0]
+      penalty = penalty_fn(d_fn, real, fake, penalty_key)
+    total = d_loss + objective.penalty_weight * penalty
+    variables.pop('params')
+    return total, (variables, d_loss, penalty, real_logits, fake_logits)
+
+  grads, (collections, d_loss, penalty, real_logits, fake_logits) = jax.grad(
+      loss_fn, has_aux=True)(state.d_params)
+  grads, collections = _pmean((grads, collections), gan.axis_name)
+  updates, d_opt_state = gan.d_optimizer.update(grads, state.d_opt_state, state.d_params)
+  d_params = optax.apply_updates(state.d_params, updates)
+  if objective.weight_clip > 0:
+    clip = objective.weight_clip
+    d_params = jax.tree.map(lambda p: jnp.clip(p, -clip, clip), d_params)
+  metrics = _pmean({
+      'd_loss': d_loss,
+      'd_penalty': penalty,
+      'd_real': jnp.mean(real_logits),
+      'd_fake': jnp.mean(fake_logits),
+      'd_grad_norm': optax.global_norm(grads),
+  }, gan.axis_name)
+  state = state.replace(d_params=d_params, d_collections=collections, d_opt_state=d_opt_state)
+  return state, metrics
+
+
+def g_step(state: GANState, key: jax.Array, *, gan: GAN):
+  """One G update by gradient ascent on D(G(z)), with D frozen.
+
+  D's variables enter through `stop_gradient` and D's updated collections are dropped, so
+  neither D's params nor its batch or spectral statistics change.
+  """
+  z = sample_z(gan, jax.random.fold_in(key, _Z))
+  d_variables = jax.lax.stop_gradient({'params': state.d_params, **state.d_collections})
+  loss = LOSSES[gan.objective.loss]
+
+  def loss_fn(g_params):
+    fake, collections = _apply_generator(gan, state.replace(g_params=g_params), z)
+    fake_logits, _ = _discriminate(gan, d_variables, fake, state.d_collections)
+    return loss.g_loss(fake_logits), (collections, fake_logits)
+
+  grads, (collections, fake_logits) = jax.grad(loss_fn, has_aux=True)(state.g_params)
+  grads, collections = _pmean((grads, collections), gan.axis_name)
+  updates, g_opt_state = gan.g_optimizer.update(grads, state.g_opt_state, state.g_params)
+  g_params = optax.apply_updates(state.g_params, updates)
+  ema_params = optax.incremental_update(g_params, state.ema_params, 1.0 - gan.ema_decay)
+  metrics = _pmean({
+      'g_loss': loss.g_loss(fake_logits),
+      'g_d_fake': jnp.mean(fake_logits),
+      'g_grad_norm': optax.global_norm(grads),
+  }, gan.axis_name)
+  state = state.replace(step=state.step + 1, g_params=g_params, g_collections=collections,
+                        g_opt_state=g_opt_state, ema_params=ema_params)
+  return state, metrics
+
+
+def train_step(state: GANState, batches: jax.Array, *, gan: GAN):
+  """One iteration of the algorithm: `n_critic` D steps, then one G step.
+
+  Args:
+    state: the players' state.
+    batches: real data of shape (n_critic, batch_size, ...), float in the model's range.
+    gan: the static description of the GAN.
+
+  Returns:
+    The new state and the metrics (D's averaged over its n_critic steps).
+  """
+  key = jax.random.fold_in(state.rng, state.step)
+
+  def one_d_step(state, xs):
+    index, real = xs
+    return d_step(state, real, jax.random.fold_in(key, index), gan=gan)
+
+  state, d_metrics = jax.lax.scan(one_d_step, state, (jnp.arange(gan.n_critic), batches))
+  state, g_metrics = g_step(state, jax.random.fold_in(key, gan.n_critic), gan=gan)
+  return state, {**jax.tree.map(jnp.mean, d_metrics), **g_metrics}
+
+
+def make_train_step(gan: GAN):
+  """`train_step` compiled for one device, with the state's buffers donated."""
+  return jax.jit(functools.partial(train_step, gan=gan), donate_argnums=0)

@@ -1,0 +1,200 @@
+"""The training loop that experiment scripts call: data, state, steps, checkpoints, logs, pictures."""
+
+import json
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gan_jax import parallel, plots
+from gan_jax.checkpoint import Checkpointer
+from gan_jax.config import build_gan, validate
+from gan_jax.data import make_data, prefetch, toy
+from gan_jax.errors import ConfigError
+from gan_jax.metric_writers import MetricWriter
+from gan_jax.state import create_state
+from gan_jax.steps import generate, make_train_step
+
+
+class DivergenceError(RuntimeError):
+  """A NaN or Inf in a loss or in the params; the last good checkpoint is left intact."""
+
+
+class WorkdirLock:
+  """One live run per workdir: a lock file holding the owner's pid; a dead owner's is taken over."""
+
+  def __init__(self, workdir: str):
+    self.path = os.path.join(workdir, 'run.lock')
+
+  def __enter__(self):
+    for _ in range(2):
+      try:
+        fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+      except FileExistsError:
+        owner = _read_pid(self.path)
+        if owner is not None and owner != os.getpid() and _alive(owner):
+          raise ConfigError(f'workdir {os.path.dirname(self.path)} is in use by the live run '
+                            f'with pid {owner}; wait for it or choose another --workdir') from None
+        os.remove(self.path)   # a stale lock of a dead process
+        continue
+      with os.fdopen(fd, 'w') as f:
+        f.write(str(os.getpid()))
+      return self
+    raise ConfigError(f'cannot take the lock {self.path}; remove it if no run uses the workdir')
+
+  def __exit__(self, *exc):
+    if _read_pid(self.path) == os.getpid():
+      os.remove(self.path)
+
+
+def _read_pid(path):
+  try:
+    return int(open(path).read().strip() or -1)
+  except (OSError, ValueError):
+    return None
+
+
+def _alive(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True
+  return True
+
+
+def check_workdir(workdir: str) -> str:
+  """The absolute workdir, created if missing; a one-line error if it cannot be written."""
+  workdir = os.path.abspath(workdir)
+  try:
+    os.makedirs(workdir, exist_ok=True)
+  except OSError as error:
+    raise ConfigError(f'cannot create workdir {workdir}: {error.strerror}; choose another '
+                      '--workdir') from None
+  if not os.access(workdir, os.W_OK | os.X_OK):
+    raise ConfigError(f'workdir {workdir} is not writable; choose another --workdir')
+  return workdir
+
+
+@jax.jit
+def _finite_players(state, metrics):
+  """Whether each player's params, and its losses, are all finite."""
+  def finite(tree):
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
+  d_metrics = {k: v for k, v in metrics.items() if k.startswith('d_')}
+  g_metrics = {k: v for k, v in metrics.items() if k.startswith('g_')}
+  return {'D': finite((state.d_params, d_metrics)), 'G': finite((state.g_params, g_metrics))}
+
+
+class _Run:
+  """What the loop needs, for one learning-rate scale (a rollback makes a new one)."""
+
+  def __init__(self, config, data, lr_scale):
+    self.gan = build_gan(config, data.example_shape, lr_scale)
+    n_devices = jax.local_device_count()
+    parallel.check_divisible(config.batch_size, n_devices * jax.process_count())
+    self.n_devices = n_devices
+    if n_devices > 1:
+      self.step_fn = parallel.make_parallel_train_step(self.gan)
+    else:
+      self.step_fn = make_train_step(self.gan)
+
+  def to_devices(self, state):
+    return parallel.replicate(state) if self.n_devices > 1 else state
+
+  def from_devices(self, state):
+    return parallel.unreplicate(state) if self.n_devices > 1 else state
+
+
+def train_and_evaluate(config, workdir: str, quiet: bool = False):
+  """Trains the GAN `config` describes, resuming from the newest checkpoint in `workdir`.
+
+  Returns the final state (on the host's first device).
+  """
+  validate(config)
+  workdir = check_workdir(workdir)
+  data = make_data(config.data, config.batch_size, config.n_critic, config.seed,
+                   jax.process_index(), jax.process_count())
+  run = _Run(config, data, lr_scale=1.0)
+  template = create_state(run.gan, jax.random.PRNGKey(config.seed), jnp.zeros(data.example_shape))
+  checkpointer = Checkpointer(os.path.join(workdir, 'checkpoints'), config.keep_checkpoints)
+  is_chief = jax.process_index() == 0
+  with WorkdirLock(workdir):
+    state = checkpointer.restore_latest(template) or template
+    first_step = int(state.step)
+    if is_chief:
+      with open(os.path.join(workdir, 'config.json'), 'w') as f:
+        f.write(config.to_json(indent=2))
+      for folder in ('samples', 'plots'):
+        os.makedirs(os.path.join(workdir, folder), exist_ok=True)
+    writer = MetricWriter(workdir, first_step, config.num_steps, enabled=is_chief and not quiet)
+    if is_chief and quiet:
+      open(writer.path, 'a').close()
+    fixed_z = jax.random.normal(jax.random.fold_in(jax.random.PRNGKey(config.seed), 3),
+                                (64, config.model.z_dim))
+    try:
+      state = _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_chief)
+    finally:
+      writer.close()
+    if is_chief:
+      plots.plot_curves(writer.path, os.path.join(workdir, 'plots', 'curves.png'))
+  return state
+
+
+def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_chief):
+  step = int(state.step)
+  lr_scale = 1.0
+  device_state = run.to_devices(state)
+  batches = prefetch(data.batches, step, config.num_steps)
+  last_saved = step if checkpointer.steps() else None
+  while step < config.num_steps:
+    device_state, metrics = run.step_fn(device_state, next(batches))
+    step += 1
+    last = step == config.num_steps
+    if step % config.log_every == 0 or last:
+      finite = jax.device_get(_finite_players(run.from_devices(device_state), metrics))
+      if not all(finite.values()):
+        player = 'D' if not finite['D'] else 'G'
+        message = (f'divergence: a NaN or Inf in the loss or params of {player} at step {step}; '
+                   f'last good checkpoint: {last_saved if last_saved is not None else "none"}')
+        if config.on_divergence != 'rollback' or last_saved is None:
+          raise DivergenceError(message)
+        lr_scale *= config.rollback_lr_factor
+        print(f'{message}; rolling back and lowering the learning rate x{lr_scale:g}',
+              file=sys.stderr)
+        run = _Run(config, data, lr_scale)
+        state = checkpointer.restore_latest(state)
+        step = int(state.step)
+        device_state = run.to_devices(state)
+        batches = prefetch(data.batches, step, config.num_steps)
+        continue
+      writer.write(step, jax.device_get(metrics) | {'lr_scale': lr_scale})
+    if is_chief and (step % config.sample_every == 0 or last):
+      _draw(config, workdir, data, run, run.from_devices(device_state), fixed_z, step)
+    if step % config.checkpoint_every == 0 or last:
+      checkpointer.save(step, run.from_devices(device_state))
+      last_saved = step
+  return run.from_devices(device_state)
+
+
+def _draw(config, workdir, data, run, state, fixed_z, step):
+  """A grid of G(fixed z) for images; real vs generated points with D(x) for 1D/2D data."""
+  gan = run.gan
+  if data.mixture is None:
+    images = generate(gan, state, fixed_z, use_ema=False)
+    plots.save_image_grid(images, os.path.join(workdir, 'samples', f'step_{step:07d}.png'),
+                          f'G(z) for a fixed z, step {step}')
+    return
+  n = 2500
+  key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 4)
+  real = toy.sample(data.mixture, key, n)
+  z = jax.random.normal(jax.random.fold_in(key, 1), (n, gan.z_dim))
+  fake = generate(gan, state, z, use_ema=False)
+  variables = {'params': state.d_params, **state.d_collections}
+  d_fn = lambda x: np.asarray(gan.discriminator.apply(variables, jnp.asarray(x), train=False))
+  plots.plot_density(real, fake, d_fn, os.path.join(workdir, 'samples', f'step_{step:07d}.png'),
+                     f'{config.data.name}, {config.loss.name}, step {step}')
