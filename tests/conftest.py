@@ -1,0 +1,39 @@
+"""Shared test fixtures: tiny GANs and the shared data folder."""
+
+import os
+
+import jax
+import jax.numpy as jnp
+import optax
+import pytest
+
+from gan_jax.losses import get_objective
+from gan_jax.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
+from gan_jax.state import GAN, create_state
+
+SHARED_TFDS = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'data',
+                                           'tensorflow_datasets'))
+
+
+def tiny_dcgan(loss='non_saturating', spectral_norm=True, batch_size=4, n_critic=1, **kwargs):
+  """A 28x28 DCGAN small enough for CPU tests, with BatchNorm in G and D and SN in D."""
+  return GAN(DCGANGenerator((28, 28, 1), 8), DCGANDiscriminator(8, spectral_norm=spectral_norm),
+             optax.adam(1e-3, 0.5), optax.adam(1e-3, 0.5), get_objective(loss), z_dim=8,
+             batch_size=batch_size, n_critic=n_critic, **kwargs)
+
+
+def tiny_mlp(loss='non_saturating', batch_size=8, n_critic=1, dim=2, **kwargs):
+  return GAN(MLPGenerator(dim, (16,)), MLPDiscriminator((16,)), optax.adam(1e-3, 0.5),
+             optax.adam(1e-3, 0.5), get_objective(loss), z_dim=4, batch_size=batch_size,
+             n_critic=n_critic, **kwargs)
+
+
+def init(gan, shape, seed=0):
+  return create_state(gan, jax.random.PRNGKey(seed), jnp.zeros(shape))
+
+
+@pytest.fixture
+def shared_tfds():
+  if not os.path.isdir(SHARED_TFDS):
+    pytest.skip(f'shared data not found at {SHARED_TFDS}')
+  return SHARED_TFDS

@@ -1,0 +1,104 @@
+"""Architectures: the PyTorch DCGAN's parameter counts, UpConv2x == ConvTranspose, shapes."""
+
+import functools
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gan_jax.config import base_config
+from gan_jax.models import (DCGANDiscriminator, DCGANGenerator, ResNetDiscriminator,
+                            ResNetGenerator, UpConv2x, build_models)
+from gan_jax.state import count_params
+
+
+def test_dcgan64_matches_pytorch_example_parameter_counts():
+  g = DCGANGenerator((64, 64, 3), 64)
+  d = DCGANDiscriminator(64)
+  g_init = functools.partial(g.init, train=False)
+  d_init = functools.partial(d.init, train=False)
+  g_params = jax.eval_shape(g_init, jax.random.PRNGKey(0), jnp.zeros((1, 100)))['params']
+  d_params = jax.eval_shape(d_init, jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3)))['params']
+  assert count_params(g_params) == 3_576_704
+  assert count_params(d_params) == 2_765_568
+  # PyTorch's layers: ConvT 100->512 (k4 on 1x1, i.e. Dense), 512->256, 256->128, 128->64, 64->3.
+  g_layers = [g_params[n] for n in sorted(g_params) if not n.startswith('BatchNorm')]
+  assert [layer['kernel'].shape for layer in g_layers] == [
+      (100, 4 * 4 * 512), (4, 4, 512, 256), (4, 4, 256, 128), (4, 4, 128, 64), (4, 4, 64, 3)]
+  d_layers = [d_params[n] for n in sorted(d_params) if not n.startswith('BatchNorm')]
+  assert [layer['kernel'].shape for layer in d_layers] == [
+      (4, 4, 3, 64), (4, 4, 64, 128), (4, 4, 128, 256), (4, 4, 256, 512), (4, 4, 512, 1)]
+  assert all(set(layer) == {'kernel'} for layer in g_layers + d_layers)   # no biases
+
+
+def test_dcgan_init_follows_pytorch_example():
+  g = DCGANGenerator((64, 64, 3), 64)
+  params = g.init(jax.random.PRNGKey(0), jnp.zeros((1, 100)), train=False)['params']
+  kernel = np.asarray(params['UpConv2x_0']['kernel'])
+  scale = np.asarray(params['BatchNorm_1']['scale'])
+  assert abs(kernel.std() - 0.02) < 0.001 and abs(kernel.mean()) < 0.001
+  assert abs(scale.mean() - 1.0) < 0.005 and abs(scale.std() - 0.02) < 0.005
+
+
+@pytest.mark.parametrize('features', [1, 5])
+def test_upconv2x_equals_conv_transpose(features):
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 7, 6, 3))
+  up = UpConv2x(features)
+  params = up.init(jax.random.PRNGKey(1), x)
+  ref = nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)), use_bias=False)
+  np.testing.assert_allclose(up.apply(params, x), ref.apply(params, x), rtol=1e-5, atol=1e-6)
+  # ... and so does its gradient, the reason it exists.
+  grad = lambda f: jax.grad(lambda p, x: jnp.sum(jnp.sin(f(p, x))), argnums=(0, 1))(params, x)
+  chex.assert_trees_all_close(grad(up.apply), grad(ref.apply), rtol=1e-4, atol=1e-5)
+
+
+def test_upconv2x_equals_pytorch_conv_transpose_formula():
+  """y[o] = sum_{i,k: o = 2i - 1 + k} x[i] W_torch[k], with W_torch = flip(W_flax) (1D check)."""
+  x = np.asarray(jax.random.normal(jax.random.PRNGKey(0), (1, 1, 5, 1)))
+  up = UpConv2x(1)
+  params = up.init(jax.random.PRNGKey(1), jnp.asarray(x))
+  w_torch = np.asarray(params['params']['kernel'])[::-1, ::-1, 0, 0]
+  y = np.asarray(up.apply(params, jnp.asarray(x)))[0, :, :, 0]   # (2, 10)
+  expected = np.zeros((2, 10))
+  for o_r in range(2):
+    for o_c in range(10):
+      for i_c in range(5):
+        k_c = o_c + 1 - 2 * i_c
+        k_r = o_r + 1   # the single input row i_r = 0
+        if 0 <= k_c < 4:
+          expected[o_r, o_c] += x[0, 0, i_c, 0] * w_torch[k_r, k_c]
+  np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('shape', [(28, 28, 1), (32, 32, 3), (64, 64, 3)])
+def test_dcgan_shapes(shape):
+  g, d = DCGANGenerator(shape, 8), DCGANDiscriminator(8)
+  z = jnp.zeros((3, 10))
+  variables = g.init(jax.random.PRNGKey(0), z, train=False)
+  x = g.apply(variables, z, train=False)
+  assert x.shape == (3,) + shape and float(jnp.abs(x).max()) <= 1.0
+  logits = d.apply(d.init(jax.random.PRNGKey(0), x, train=False), x, train=False)
+  assert logits.shape == (3,)
+
+
+def test_resnet_shapes_and_spectral_norm():
+  g, d = ResNetGenerator((32, 32, 3), 16), ResNetDiscriminator(16)
+  z = jnp.zeros((2, 8))
+  x = g.apply(g.init(jax.random.PRNGKey(0), z, train=False), z, train=False)
+  assert x.shape == (2, 32, 32, 3)
+  variables = d.init(jax.random.PRNGKey(0), x, train=False)
+  assert 'spectral_stats' in variables
+  assert d.apply(variables, x, train=False).shape == (2,)
+
+
+def test_build_models_rejects_mismatched_data():
+  config = base_config()
+  config.model.name = 'mlp'
+  with pytest.raises(ValueError, match='vector data'):
+    build_models(config.model, (28, 28, 1))
+  config.model.name = 'dcgan'
+  with pytest.raises(ValueError, match='needs images'):
+    build_models(config.model, (2,))
