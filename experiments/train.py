@@ -6,7 +6,7 @@ Bad input exits with status 2 and a one-line message; a divergence exits with st
 
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 from ml_collections import config_flags
 
 from gan_jax.errors import ConfigError
@@ -19,6 +19,7 @@ flags.mark_flags_as_required(['config', 'workdir'])
 
 
 def main(argv):
+  logging.set_verbosity(logging.WARNING)   # orbax logs every save at INFO
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   try:

@@ -28,8 +28,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.model = ml_collections.ConfigDict()
   c.model.name = 'mlp'           # mlp | dcgan | resnet
   c.model.z_dim = 2
-  c.model.g_features = (128, 128, 128)   # int for images, hidden widths for mlp
-  c.model.d_features = (128, 128, 128)
+  c.model.g_features = 128      # width: of hidden layers (mlp) or of the last conv stage
+  c.model.d_features = 128
+  c.model.mlp_depth = 3          # hidden layers of the mlp models
   c.model.d_batch_norm = True
   c.model.spectral_norm = False
   c.model.compute_dtype = 'float32'      # or bfloat16 (params stay float32)

@@ -120,7 +120,8 @@ def test_1d_gan_matches_mean_and_std(loss, n_critic, steps, penalty_weight):
   config = base_config()
   config.data.name = 'gaussian1d'
   config.model.z_dim = 4
-  config.model.g_features = config.model.d_features = (64, 64)
+  config.model.g_features = config.model.d_features = 64
+  config.model.mlp_depth = 2
   config.loss.name = loss
   config.loss.penalty_weight = penalty_weight
   config.n_critic = n_critic

@@ -11,14 +11,15 @@ def get_config():
   config.data.name = 'ring8'
   config.model.name = 'mlp'
   config.model.z_dim = 2
-  config.model.g_features = (128, 128)
-  config.model.d_features = (128, 128)
+  config.model.g_features = 128
+  config.model.d_features = 128
+  config.model.mlp_depth = 2
   config.loss.name = 'non_saturating'
   config.optim.lr = 1e-3
   config.optim.b1 = 0.5
   config.batch_size = 256
-  config.num_steps = 3000
+  config.num_steps = 10000
   config.log_every = 100
-  config.sample_every = 1000
-  config.checkpoint_every = 1000
+  config.sample_every = 2500
+  config.checkpoint_every = 2500
   return config

@@ -13,8 +13,8 @@ _DTYPES = {'float32': None, 'bfloat16': jnp.bfloat16}
 def build_models(model_config, data_shape):
   """Returns (generator, discriminator) modules for data of `data_shape` (one example).
 
-  model_config fields: name ('mlp' | 'dcgan' | 'resnet'), g_features, d_features (int, or a list
-  of hidden widths for 'mlp'), spectral_norm, d_batch_norm, compute_dtype ('float32' | 'bfloat16').
+  model_config fields: name ('mlp' | 'dcgan' | 'resnet'), g_features, d_features (widths),
+  mlp_depth, spectral_norm, d_batch_norm, compute_dtype ('float32' | 'bfloat16').
   """
   name = model_config.name
   if model_config.compute_dtype not in _DTYPES:
@@ -26,8 +26,9 @@ def build_models(model_config, data_shape):
     if len(data_shape) != 1:
       raise ValueError(f"model 'mlp' needs vector data, got examples of shape {data_shape}; "
                        "use model.name='dcgan' or 'resnet' for images")
-    return (MLPGenerator(data_shape[0], tuple(model_config.g_features)),
-            MLPDiscriminator(tuple(model_config.d_features), model_config.spectral_norm))
+    depth = model_config.mlp_depth
+    return (MLPGenerator(data_shape[0], (model_config.g_features,) * depth),
+            MLPDiscriminator((model_config.d_features,) * depth, model_config.spectral_norm))
   if len(data_shape) != 3:
     raise ValueError(f"model {name!r} needs images (H, W, C), got examples of shape {data_shape}; "
                      "use model.name='mlp' for vectors")

@@ -5,6 +5,7 @@ from typing import Any, Callable
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 # DCGAN (Radford et al. 2016) and the PyTorch example: weights N(0, 0.02), BN scale N(1, 0.02).
 dcgan_kernel_init = nn.initializers.normal(0.02)
@@ -14,16 +15,24 @@ def dcgan_scale_init(key, shape, dtype=jnp.float32):
   return 1.0 + 0.02 * jax.random.normal(key, shape, dtype)
 
 
+# _PHASE_TAPS[e, a, j] = 1 when output phase a (0: even, 1: odd output index) reads input offset
+# e - 1 through tap j of the 4-tap transposed-convolution kernel.
+_PHASE_TAPS = np.zeros((3, 2, 4), np.float32)
+for _e, _a, _j in ((0, 0, 0), (1, 0, 2), (1, 1, 1), (2, 1, 3)):
+  _PHASE_TAPS[_e, _a, _j] = 1.0
+
+
 class UpConv2x(nn.Module):
   """Exactly `nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)))`.
 
   This is PyTorch's `ConvTranspose2d(k=4, s=2, p=1)` (with the kernel flipped), the DCGAN
   up-sampling layer: same parameter ('kernel', shape (4, 4, C_in, C_out)), same outputs. It is
-  computed as a sub-pixel convolution: each of the four output phases (row parity a, column
-  parity b) is a 2x2 stride-1 convolution with taps kernel[a + 2t, b + 2u], so all four phases
-  are one 2x2 convolution with 4*C_out outputs over the input padded by one, followed by a
-  depth-to-space rearrangement. XLA's CPU backend differentiates a fractionally strided
-  convolution an order of magnitude slower than this form (measured in experiments/benchmark.py).
+  computed as a sub-pixel convolution: output pixel (2m + a, 2n + b) only reads inputs at
+  offsets {-1, 0, +1} from (m, n), through taps of the kernel chosen by the phase (a, b). So one
+  3x3 stride-1 convolution with 4*C_out outputs (the taps scattered into a 3x3 kernel, zeros
+  elsewhere) followed by a depth-to-space rearrangement gives the same result. XLA's CPU backend
+  differentiates the fractionally strided convolution (and even-sized kernels) an order of
+  magnitude slower than this form; see experiments/benchmark.py.
   """
   features: int
   use_bias: bool = False
@@ -36,21 +45,15 @@ class UpConv2x(nn.Module):
     c_in = x.shape[-1]
     kernel = self.param('kernel', self.kernel_init, (4, 4, c_in, self.features), self.param_dtype)
     dtype = self.dtype or x.dtype
-    # kernel index j = 2*t + a  ->  (t_h, a, t_w, b, C_in, C_out) -> (t_h, t_w, C_in, a, b, C_out).
-    k = kernel.reshape(2, 2, 2, 2, c_in, self.features).transpose(0, 2, 4, 1, 3, 5)
-    k = k.reshape(2, 2, c_in, 4 * self.features).astype(dtype)
+    taps = jnp.asarray(_PHASE_TAPS, kernel.dtype)
+    k = jnp.einsum('eaj,fbk,jkio->efiabo', taps, taps, kernel)
+    k = k.reshape(3, 3, c_in, 4 * self.features).astype(dtype)
     n, h, w, _ = x.shape
     y = jax.lax.conv_general_dilated(
         x.astype(dtype), k, window_strides=(1, 1), padding=((1, 1), (1, 1)),
         dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
-    y = y.reshape(n, h + 1, w + 1, 2, 2, self.features)
-    # Output pixel (2m + a, 2n + b) is window (m + a, n + b) of phase (a, b).
-    rows = []
-    for a in range(2):
-      cols = [y[:, a:a + h, b:b + w, a, b, :] for b in range(2)]
-      rows.append(jnp.stack(cols, axis=3))              # (n, h, w, 2[b], C)
-    out = jnp.stack(rows, axis=2)                         # (n, h, 2[a], w, 2[b], C)
-    out = out.reshape(n, 2 * h, 2 * w, self.features)
+    y = y.reshape(n, h, w, 2, 2, self.features).transpose(0, 1, 3, 2, 4, 5)
+    out = y.reshape(n, 2 * h, 2 * w, self.features)
     if self.use_bias:
       out = out + self.param('bias', nn.initializers.zeros, (self.features,), self.param_dtype)
     return out

@@ -1,0 +1,25 @@
+"""DCGAN on MNIST (28x28x1), non-saturating loss, Adam(2e-4, 0.5) as in Radford et al. 2016.
+
+python experiments/train.py --config experiments/configs/mnist_dcgan.py --workdir workdirs/mnist \
+    --config.data.data_dir=../shared/data/tensorflow_datasets
+"""
+
+from gan_jax.config import base_config
+
+
+def get_config():
+  config = base_config()
+  config.data.name = 'mnist'
+  config.model.name = 'dcgan'
+  config.model.z_dim = 100
+  config.model.g_features = 64
+  config.model.d_features = 64
+  config.loss.name = 'non_saturating'
+  config.optim.lr = 2e-4
+  config.optim.b1 = 0.5
+  config.batch_size = 64
+  config.num_steps = 3000
+  config.log_every = 50
+  config.sample_every = 500
+  config.checkpoint_every = 500
+  return config
