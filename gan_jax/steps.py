@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from gan_jax.data import to_model_range
 from gan_jax.losses import LOSSES, PENALTIES
 from gan_jax.state import GAN, GANState
 
@@ -142,21 +143,25 @@ def train_step(state: GANState, batches: jax.Array, *, gan: GAN):
 
   Args:
     state: the players' state.
-    batches: real data of shape (n_critic, batch_size, ...), float in the model's range.
+    batches: real data of shape (n_critic, batch_size, ...): floats in the model's range, or
+      uint8 images, scaled to [-1, 1] here on the device (a quarter of the bytes to transfer).
     gan: the static description of the GAN.
 
   Returns:
     The new state and the metrics (D's averaged over its n_critic steps).
   """
   key = jax.random.fold_in(state.rng, state.step)
+  batches = to_model_range(batches)
 
-  def one_d_step(state, xs):
-    index, real = xs
-    return d_step(state, real, jax.random.fold_in(key, index), gan=gan)
-
-  state, d_metrics = jax.lax.scan(one_d_step, state, (jnp.arange(gan.n_critic), batches))
+  # A Python loop, not lax.scan: XLA's CPU backend ran this step 13x slower as a scan
+  # (750 ms against 56 ms for DCGAN-28 at batch 64, even with unroll=True).
+  d_metrics = []
+  for i in range(gan.n_critic):
+    state, metrics = d_step(state, batches[i], jax.random.fold_in(key, i), gan=gan)
+    d_metrics.append(metrics)
+  d_metrics = jax.tree.map(lambda *values: jnp.mean(jnp.stack(values)), *d_metrics)
   state, g_metrics = g_step(state, jax.random.fold_in(key, gan.n_critic), gan=gan)
-  return state, {**jax.tree.map(jnp.mean, d_metrics), **g_metrics}
+  return state, {**d_metrics, **g_metrics}
 
 
 def make_train_step(gan: GAN):
