@@ -4,13 +4,11 @@ Any config field can be overridden, e.g. `--config.optim.lr=2e-4 --config.num_st
 Bad input exits with status 2 and a one-line message; a divergence exits with status 3.
 """
 
-import sys
-
-from absl import app, flags, logging
+from absl import flags
 from ml_collections import config_flags
 
-from gan_jax.errors import ConfigError
-from gan_jax.train import DivergenceError, train_and_evaluate
+from gan_jax import cli
+from gan_jax.train import train_and_evaluate
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.',
                                           lock_config=True)
@@ -19,18 +17,9 @@ flags.mark_flags_as_required(['config', 'workdir'])
 
 
 def main(argv):
-  logging.set_verbosity(logging.WARNING)   # orbax logs every save at INFO
-  if len(argv) > 1:
-    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
-  try:
-    train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-  except ConfigError as error:
-    print(f'error: {error}', file=sys.stderr)
-    sys.exit(2)
-  except DivergenceError as error:
-    print(f'error: {error}', file=sys.stderr)
-    sys.exit(3)
+  del argv
+  train_and_evaluate(cli.config_value(_CONFIG), _WORKDIR.value)
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

@@ -12,7 +12,8 @@ import tqdm
 
 class MetricWriter:
 
-  def __init__(self, workdir: str, first_step: int, total_steps: int, enabled: bool = True):
+  def __init__(self, workdir: str, first_step: int, total_steps: int, enabled: bool = True,
+               progress_bar: bool = True):
     self.enabled = enabled
     self.path = os.path.join(workdir, 'metrics.jsonl')
     if not enabled:
@@ -21,7 +22,8 @@ class MetricWriter:
     from tensorboardX import SummaryWriter
     self._tensorboard = SummaryWriter(os.path.join(workdir, 'tensorboard'), purge_step=first_step)
     self._bar = tqdm.tqdm(total=total_steps, initial=first_step, unit='step', file=sys.stderr,
-                          dynamic_ncols=True, mininterval=1.0, disable=None)
+                          dynamic_ncols=True, mininterval=1.0,
+                          disable=None if progress_bar else True)
     self._last = (first_step, time.perf_counter())
 
   def write(self, step: int, metrics: dict) -> None:

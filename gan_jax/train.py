@@ -113,7 +113,7 @@ class _Run:
 def train_and_evaluate(config, workdir: str, quiet: bool = False):
   """Trains the GAN `config` describes, resuming from the newest checkpoint in `workdir`.
 
-  Returns the final state (on the host's first device).
+  `quiet` turns the progress bar off. Returns the final state (on the host's first device).
   """
   validate(config)
   workdir = check_workdir(workdir)
@@ -131,9 +131,8 @@ def train_and_evaluate(config, workdir: str, quiet: bool = False):
         f.write(config.to_json(indent=2))
       for folder in ('samples', 'plots'):
         os.makedirs(os.path.join(workdir, folder), exist_ok=True)
-    writer = MetricWriter(workdir, first_step, config.num_steps, enabled=is_chief and not quiet)
-    if is_chief and quiet:
-      open(writer.path, 'a').close()
+    writer = MetricWriter(workdir, first_step, config.num_steps, enabled=is_chief,
+                          progress_bar=not quiet)
     fixed_z = jax.random.normal(jax.random.fold_in(jax.random.PRNGKey(config.seed), 3),
                                 (64, config.model.z_dim))
     try:

@@ -6,6 +6,7 @@ uninterrupted one, with no iterator state to save. Each host reads its own slice
 global batch.
 """
 
+import functools
 import os
 from typing import Optional
 
@@ -18,9 +19,13 @@ def default_data_dir(data_dir: Optional[str]) -> Optional[str]:
   return data_dir or os.environ.get('TFDS_DATA_DIR')
 
 
+@functools.lru_cache(maxsize=4)
 def load_split(name: str, split: str, data_dir: Optional[str], download: bool = False,
                image_size: Optional[int] = None) -> np.ndarray:
-  """The images of a TFDS split as uint8 (N, H, W, C); fails at once if offline and unprepared."""
+  """The images of a TFDS split as read-only uint8 (N, H, W, C), read once per process.
+
+  Fails at once, with the folder to set, when offline and the dataset is not prepared.
+  """
   import tensorflow_datasets as tfds   # imported here: toy runs never pay for it
   data_dir = default_data_dir(data_dir)
   try:
@@ -30,7 +35,7 @@ def load_split(name: str, split: str, data_dir: Optional[str], download: bool = 
                       '(see tfds.list_builders())') from None
   if not download and not builder.is_prepared():
     raise ConfigError(
-        f'dataset {name!r} is not prepared under data_dir={builder.data_dir_root!r} and downloads '
+        f'dataset {name!r} is not prepared under data_dir={str(builder.data_dir_root)!r}; downloads '
         'are off; set --config.data.data_dir (or TFDS_DATA_DIR) to a folder holding the prepared '
         'array_record dataset, or pass --config.data.download=True on a machine with internet')
   try:
@@ -44,6 +49,7 @@ def load_split(name: str, split: str, data_dir: Optional[str], download: bool = 
     images = images[..., None]
   if image_size is not None and images.shape[1:3] != (image_size, image_size):
     images = center_crop_resize(images, image_size)
+  images.flags.writeable = False
   return images
 
 

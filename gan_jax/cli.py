@@ -1,0 +1,59 @@
+"""What every experiment script shares: flag parsing and exit statuses.
+
+Bad input (a flag or config key that does not exist, a value of the wrong type, any
+ConfigError) exits with status 2 and one line; a divergence exits with status 3.
+"""
+
+import sys
+
+from absl import app, flags, logging
+
+from gan_jax.errors import ConfigError
+
+EXIT_BAD_INPUT = 2
+EXIT_DIVERGED = 3
+
+
+def _fail(message: str, status: int):
+  print(f'error: {message}', file=sys.stderr)
+  sys.exit(status)
+
+
+def _parse_flags(argv):
+  try:
+    return flags.FLAGS(argv)
+  except (AttributeError, KeyError) as error:   # ml_collections: a config key that does not exist
+    words = str(error).replace('\\n', ' ').replace('\\', '').replace("'", '').split()
+    hint = f" ({' '.join(words[1:])})" if len(words) > 1 else ''
+    _fail(f'unknown config key {words[0] if words else error!r}{hint}', EXIT_BAD_INPUT)
+  except (flags.Error, TypeError, ValueError) as error:
+    message = ' '.join(str(error).split())
+    _fail(f'{message} (see --helpfull for the flags)', EXIT_BAD_INPUT)
+
+
+def config_value(config_flag):
+  """The parsed --config; a config file that cannot be read is a ConfigError."""
+  config = config_flag.value
+  try:
+    config.to_dict()   # ml_collections defers a missing file's IOError to the first access
+  except OSError as error:
+    raise ConfigError(f"cannot read the config file: {' '.join(str(error).split())}") from None
+  return config
+
+
+def run(main):
+  """absl's app.run, with one-line errors and fixed exit statuses for bad input."""
+  from gan_jax.train import DivergenceError   # keeps `import gan_jax.cli` light
+
+  def guarded(argv):
+    logging.set_verbosity(logging.ERROR)   # orbax logs every save; TFDS warns on missing data
+    if len(argv) > 1:
+      _fail(f'unexpected arguments {argv[1:]}', EXIT_BAD_INPUT)
+    try:
+      main(argv)
+    except ConfigError as error:
+      _fail(str(error), EXIT_BAD_INPUT)
+    except DivergenceError as error:
+      _fail(str(error), EXIT_DIVERGED)
+
+  app.run(guarded, flags_parser=_parse_flags)
