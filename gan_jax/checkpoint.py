@@ -1,12 +1,15 @@
 """Checkpoints of the whole GANState with orbax-checkpoint's CheckpointManager.
 
 Restoring walks back from the newest step: an unreadable checkpoint (truncated, missing or
-garbage files) is reported in one line and the next older one is used. A checkpoint whose
-arrays have other shapes than the configured model is a config error, not a fallback.
-Old checkpoints are deleted by the preservation policy only after a new save completed.
+garbage files) is reported in one line, moved aside to `<dir>_unreadable/<step>` (so the run can
+save that step again) and the next older one is used. A checkpoint whose arrays have other
+shapes than the configured model is a config error, not a fallback. Saves are synchronous and
+atomic (orbax writes a temporary folder and renames it); old checkpoints are deleted by the
+preservation policy only after a new save completed.
 """
 
 import os
+import shutil
 import sys
 from typing import Optional
 
@@ -33,7 +36,8 @@ class Checkpointer:
   def manager(self) -> ocp.CheckpointManager:
     if self._manager is None:   # created lazily: a run that fails validation writes nothing
       os.makedirs(self.directory, exist_ok=True)
-      self._manager = ocp.CheckpointManager(self.directory, options=self._options)
+      self._manager = ocp.CheckpointManager(self.directory, options=self._options,
+                                             item_handlers=ocp.StandardCheckpointHandler())
     return self._manager
 
   def steps(self):
@@ -54,12 +58,22 @@ class Checkpointer:
       try:
         restored = self.manager.restore(step, args=ocp.args.StandardRestore(target))
       except Exception as error:  # orbax raises many types for damaged files
-        print(f'warning: checkpoint {step} in {self.directory} is unreadable '
-              f'({type(error).__name__}: {str(error).splitlines()[0][:160]}); trying an older one',
+        aside = self._move_aside(step)
+        print(f'warning: checkpoint {step} is unreadable ({type(error).__name__}: '
+              f'{(str(error).splitlines() or [""])[0][:120]}); moved to {aside}, trying an older one',
               file=sys.stderr)
         continue
       return flax.serialization.from_state_dict(template, restored)
     return None
+
+  def _move_aside(self, step: int) -> str:
+    aside = os.path.join(f'{self.directory}_unreadable', str(step))
+    os.makedirs(os.path.dirname(aside), exist_ok=True)
+    if os.path.exists(aside):
+      shutil.rmtree(aside)
+    shutil.move(os.path.join(self.directory, str(step)), aside)
+    self._manager = None   # it caches the list of steps
+    return aside
 
   def _check_shapes(self, step: int, target) -> None:
     try:
@@ -73,8 +87,8 @@ class Checkpointer:
     try:
       found = {jax.tree_util.keystr(k): tuple(v.shape)
                for k, v in jax.tree_util.tree_leaves_with_path(metadata)}
-    except AttributeError:
-      return
+    except (AttributeError, TypeError):
+      return   # metadata of an unexpected form: restore() decides
     if set(found) != set(expected) or any(found[k] != expected[k] for k in expected):
       differing = sorted(k for k in set(found) | set(expected) if found.get(k) != expected.get(k))
       raise ConfigError(

@@ -51,6 +51,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.sample_every = 500
   c.checkpoint_every = 1000
   c.keep_checkpoints = 3
+  c.eval_every = 0               # 0: no evaluation during training (see gan_jax.evaluation)
+  c.eval_samples = 2500
+  c.eval_use_ema = True
   c.on_divergence = 'stop'       # stop | rollback (restore last checkpoint, lower lr)
   c.rollback_lr_factor = 0.5
   return c
@@ -71,6 +74,8 @@ def validate(config) -> None:
     require(value is None or value > 0, f'optim.{name} must be positive, got {value}')
   for name in ('log_every', 'sample_every', 'checkpoint_every', 'keep_checkpoints'):
     require(config[name] > 0, f'{name} must be positive, got {config[name]}')
+  require(config.eval_every >= 0, f'eval_every must be >= 0 (0 turns it off), got {config.eval_every}')
+  require(config.eval_samples > 0, f'eval_samples must be positive, got {config.eval_samples}')
   require(config.on_divergence in ('stop', 'rollback'),
           f"on_divergence must be 'stop' or 'rollback', got {config.on_divergence!r}")
   require(config.model.name in ('mlp', 'dcgan', 'resnet'),

@@ -26,20 +26,24 @@ class MetricWriter:
                           disable=None if progress_bar else True)
     self._last = (first_step, time.perf_counter())
 
-  def write(self, step: int, metrics: dict) -> None:
+  def write(self, step: int, metrics: dict, training: bool = True) -> None:
+    """Appends one record; training records also get steps/s and move the progress bar."""
     if not self.enabled:
       return
-    now = time.perf_counter()
-    last_step, last_time = self._last
-    rate = (step - last_step) / max(now - last_time, 1e-9)
-    self._last = (step, now)
     record = {'step': int(step), **{k: float(v) for k, v in metrics.items()}}
-    record.setdefault('steps_per_sec', rate)
+    if training:
+      now = time.perf_counter()
+      last_step, last_time = self._last
+      record['steps_per_sec'] = (step - last_step) / max(now - last_time, 1e-9)
+      self._last = (step, now)
     with open(self.path, 'a') as f:
       f.write(json.dumps(record) + '\n')
     for name, value in record.items():
       if name != 'step' and math.isfinite(value):
         self._tensorboard.add_scalar(name, value, step)
+    if not training:
+      self._bar.write(f'step {step}: ' + ', '.join(f'{k} {v:.4g}' for k, v in metrics.items()))
+      return
     self._bar.update(step - self._bar.n)
     self._bar.set_postfix({k: f'{record[k]:.3f}' for k in ('d_loss', 'g_loss') if k in record})
 

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gan_jax import parallel, plots
+from gan_jax import evaluation, parallel, plots
 from gan_jax.checkpoint import Checkpointer
 from gan_jax.config import build_gan, validate
 from gan_jax.data import make_data, prefetch, toy
@@ -116,6 +116,8 @@ def train_and_evaluate(config, workdir: str, quiet: bool = False):
   `quiet` turns the progress bar off. Returns the final state (on the host's first device).
   """
   validate(config)
+  if config.eval_every:
+    evaluation.check_supported(config.data)
   workdir = check_workdir(workdir)
   data = make_data(config.data, config.batch_size, config.n_critic, config.seed,
                    jax.process_index(), jax.process_count())
@@ -174,6 +176,10 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
       writer.write(step, jax.device_get(metrics) | {'lr_scale': lr_scale})
     if is_chief and (step % config.sample_every == 0 or last):
       _draw(config, workdir, data, run, run.from_devices(device_state), fixed_z, step)
+    if is_chief and config.eval_every and (step % config.eval_every == 0 or last):
+      results = evaluation.evaluate(run.gan, run.from_devices(device_state), config.data,
+                                    config.eval_samples, config.seed, config.eval_use_ema)
+      writer.write(step, {f'eval/{k}': v for k, v in results.items()}, training=False)
     if step % config.checkpoint_every == 0 or last:
       checkpointer.save(step, run.from_devices(device_state))
       last_saved = step

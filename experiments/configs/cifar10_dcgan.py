@@ -13,4 +13,5 @@ def get_config():
   config.log_every = 100
   config.sample_every = 2000
   config.checkpoint_every = 5000
+  config.eval_every = 0          # no feature network for this dataset here
   return config

@@ -22,4 +22,6 @@ def get_config():
   config.log_every = 50
   config.sample_every = 500
   config.checkpoint_every = 500
+  config.eval_every = 1000       # FID etc. in the project classifier's features
+  config.eval_samples = 10000
   return config

@@ -22,4 +22,5 @@ def get_config():
   config.log_every = 100
   config.sample_every = 2500
   config.checkpoint_every = 2500
+  config.eval_every = 2500       # modes captured, high-quality % on 2500 samples
   return config

@@ -20,9 +20,8 @@ def default_data_dir(data_dir: Optional[str]) -> Optional[str]:
 
 
 @functools.lru_cache(maxsize=4)
-def load_split(name: str, split: str, data_dir: Optional[str], download: bool = False,
-               image_size: Optional[int] = None) -> np.ndarray:
-  """The images of a TFDS split as read-only uint8 (N, H, W, C), read once per process.
+def load_labeled_split(name: str, split: str, data_dir: Optional[str], download: bool = False):
+  """(images uint8 (N, H, W, C), labels int or None) of a TFDS split, read once per process.
 
   Fails at once, with the folder to set, when offline and the dataset is not prepared.
   """
@@ -47,9 +46,20 @@ def load_split(name: str, split: str, data_dir: Optional[str], download: bool = 
   images = np.stack([r['image'] for r in records])
   if images.ndim == 3:
     images = images[..., None]
+  labels = np.array([r['label'] for r in records]) if 'label' in records[0] else None
+  for array in (images, labels):
+    if array is not None:
+      array.flags.writeable = False
+  return images, labels
+
+
+def load_split(name: str, split: str, data_dir: Optional[str], download: bool = False,
+               image_size: Optional[int] = None) -> np.ndarray:
+  """The images of a TFDS split as read-only uint8 (N, H, W, C), resized if `image_size`."""
+  images, _ = load_labeled_split(name, split, data_dir, download)
   if image_size is not None and images.shape[1:3] != (image_size, image_size):
     images = center_crop_resize(images, image_size)
-  images.flags.writeable = False
+    images.flags.writeable = False
   return images
 
 

@@ -1,0 +1,264 @@
+"""Killed runs resume exactly; unreadable checkpoints fall back; divergence stops cleanly;
+bad input exits with status 2 and one line, touching nothing; one live run per workdir."""
+
+import glob
+import hashlib
+import importlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from conftest import SHARED_TFDS
+from gan_jax import train as train_lib
+from gan_jax.checkpoint import Checkpointer
+from gan_jax.config import build_gan
+from gan_jax.errors import ConfigError
+from gan_jax.state import create_state
+from gan_jax.train import DivergenceError, train_and_evaluate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RING = os.path.join(ROOT, 'experiments', 'configs', 'toy2d_ring.py')
+FAST = ['--config.sample_every=100000', '--config.eval_every=0', '--config.batch_size=64',
+        '--config.model.g_features=32', '--config.model.d_features=32']
+
+
+def _ring_config(**overrides):
+  config = importlib.import_module('experiments.configs.toy2d_ring').get_config()
+  config.sample_every, config.eval_every, config.batch_size = 100000, 0, 64
+  config.model.g_features = config.model.d_features = 32
+  for key, value in overrides.items():
+    setattr(config, key, value)
+  return config
+
+
+def _assert_states_equal(a, b):
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def _restore(config, workdir):
+  gan = build_gan(config, (2,))
+  template = create_state(gan, jax.random.PRNGKey(config.seed), jnp.zeros((2,)))
+  return Checkpointer(os.path.join(workdir, 'checkpoints'), 3).restore_latest(template)
+
+
+def _train_command(workdir, *flags):
+  return [sys.executable, os.path.join(ROOT, 'experiments', 'train.py'), f'--config={RING}',
+          f'--workdir={workdir}', *FAST, *flags]
+
+
+_KILL_DURING_SAVE = textwrap.dedent('''
+    import os, runpy, signal, sys, threading
+    import orbax.checkpoint as ocp
+    original = ocp.CheckpointManager.save
+    def save(self, step, *args, **kwargs):
+      if step >= {kill_at}:   # die while orbax is writing this step
+        threading.Timer(0.003, lambda: os.kill(os.getpid(), signal.SIGKILL)).start()
+      return original(self, step, *args, **kwargs)
+    ocp.CheckpointManager.save = save
+    sys.argv = {argv!r}
+    runpy.run_path(sys.argv[0], run_name='__main__')
+''')
+
+
+def _last_logged_step(workdir):
+  try:
+    lines = open(os.path.join(workdir, 'metrics.jsonl')).read().splitlines()
+    return int(lines[-1].split('"step": ')[1].split(',')[0]) if lines else 0
+  except (OSError, IndexError):
+    return 0
+
+
+def test_sigkilled_run_resumes_bit_identical(tmp_path):
+  steps = 400
+  flags = [f'--config.num_steps={steps}', '--config.checkpoint_every=7', '--config.log_every=5']
+  workdir = str(tmp_path / 'killed')
+  rng = random.Random(0)
+  kills = 0
+  for target in (40, 110, 190, 260, 330):   # five moments, each at a random delay after a step
+    process = subprocess.Popen(_train_command(workdir, *flags), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while _last_logged_step(workdir) < target and process.poll() is None and time.time() < deadline:
+      time.sleep(0.01)
+    time.sleep(rng.uniform(0, 0.05))
+    if process.poll() is None:
+      process.send_signal(signal.SIGKILL)
+      kills += 1
+    process.wait()
+  argv = _train_command(workdir, *flags)[1:]
+  during_save = subprocess.run([sys.executable, '-c', _KILL_DURING_SAVE.format(
+      kill_at=_last_logged_step(workdir) + 7, argv=argv)], capture_output=True, text=True)
+  assert during_save.returncode == -signal.SIGKILL, during_save.stderr[-2000:]
+  final = subprocess.run(_train_command(workdir, *flags), capture_output=True, text=True)
+  assert final.returncode == 0, final.stderr[-2000:]
+  assert kills >= 3, 'the runs finished before they could be killed'
+
+  config = _ring_config(num_steps=steps, checkpoint_every=7, log_every=5)
+  reference = train_and_evaluate(config, str(tmp_path / 'straight'), quiet=True)
+  resumed = _restore(config, workdir)
+  assert int(resumed.step) == steps
+  _assert_states_equal(reference, resumed)
+  logged = [int(line.split('"step": ')[1].split(',')[0])
+            for line in open(os.path.join(workdir, 'metrics.jsonl'))]
+  assert logged == list(range(5, steps + 1, 5))   # no step logged twice, none missing
+
+
+def _corrupt(checkpoint_dir, how):
+  files = sorted(glob.glob(f'{checkpoint_dir}/**/*', recursive=True))
+  data = [f for f in files if os.path.isfile(f) and '/d/' in f]
+  if how == 'truncated':
+    for f in data:
+      with open(f, 'r+b') as handle:
+        handle.truncate(max(os.path.getsize(f) // 2, 1))
+  elif how == 'missing':
+    for f in data:
+      os.remove(f)
+  elif how == 'garbage':
+    for f in data + [f for f in files if f.endswith('_METADATA')]:
+      with open(f, 'wb') as handle:
+        handle.write(os.urandom(64))
+
+
+@pytest.mark.parametrize('how', ['truncated', 'missing', 'garbage'])
+def test_unreadable_newest_checkpoint_falls_back(tmp_path, how, capfd):
+  config = _ring_config(num_steps=30, checkpoint_every=10, log_every=10)
+  workdir = str(tmp_path / 'run')
+  train_and_evaluate(config, workdir, quiet=True)
+  _corrupt(os.path.join(workdir, 'checkpoints', '30'), how)
+  config.num_steps = 40
+  resumed = train_and_evaluate(config, workdir, quiet=True)
+  assert 'checkpoint 30 is unreadable' in capfd.readouterr().err
+  straight = train_and_evaluate(config, str(tmp_path / 'straight'), quiet=True)
+  _assert_states_equal(straight, resumed)
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints')), key=int) == ['20', '30', '40']
+
+
+def _inject_nan_at(monkeypatch, step, times):
+  """Makes D's params NaN after `step`, the first `times` times the run gets there."""
+  make = train_lib.make_train_step
+  remaining = [times]
+
+  def patched(gan):
+    step_fn = make(gan)
+
+    def wrapped(state, batches):
+      state, metrics = step_fn(state, batches)
+      if int(state.step) == step and remaining[0] > 0:
+        remaining[0] -= 1
+        state = state.replace(d_params=jax.tree.map(lambda p: p * jnp.nan, state.d_params))
+      return state, metrics
+    return wrapped
+
+  monkeypatch.setattr(train_lib, 'make_train_step', patched)
+
+
+def test_divergence_stops_naming_step_and_player(tmp_path, monkeypatch):
+  config = _ring_config(num_steps=40, checkpoint_every=10, log_every=5)
+  workdir = str(tmp_path / 'run')
+  _inject_nan_at(monkeypatch, 23, times=1)
+  with pytest.raises(DivergenceError, match='of D at step 25; last good checkpoint: 20'):
+    train_and_evaluate(config, workdir, quiet=True)
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints')), key=int) == ['10', '20']
+  good = _restore(config, workdir)
+  assert int(good.step) == 20 and all(np.isfinite(x).all() for x in jax.tree.leaves(good))
+
+
+def test_divergence_rollback_lowers_the_learning_rate(tmp_path, monkeypatch):
+  config = _ring_config(num_steps=40, checkpoint_every=10, log_every=5, on_divergence='rollback')
+  workdir = str(tmp_path / 'run')
+  _inject_nan_at(monkeypatch, 23, times=1)
+  state = train_and_evaluate(config, workdir, quiet=True)
+  assert int(state.step) == 40 and all(np.isfinite(x).all() for x in jax.tree.leaves(state))
+  lr_scales = {line.split('"lr_scale": ')[1].split(',')[0].rstrip('}\n')
+               for line in open(os.path.join(workdir, 'metrics.jsonl'))}
+  assert lr_scales == {'1.0', '0.5'}
+
+
+def _snapshot(folder):
+  return {path: hashlib.sha256(open(path, 'rb').read()).hexdigest()
+          for path in glob.glob(f'{folder}/**/*', recursive=True) if os.path.isfile(path)}
+
+
+BAD_INPUT = {
+    'unknown config key': (['--config.optim.lrr=1'], 'unknown config key'),
+    'unknown loss': (['--config.loss.name=wgangp'], 'unknown loss'),
+    'unknown model': (['--config.model.name=stylegan'], 'unknown model.name'),
+    'negative learning rate': (['--config.optim.lr=-0.001'], 'optim.lr must be positive'),
+    'n_critic of 0': (['--config.n_critic=0'], 'n_critic must be at least 1'),
+    'unknown dataset': (['--config.data.name=no_such_dataset'], 'TFDS does not know'),
+    'unprepared dataset': (['--config.data.name=mnist', '--config.data.data_dir={empty}'],
+                           'is not prepared under'),
+    'images for a vector model': (['--config.data.name=mnist', f'--config.data.data_dir={SHARED_TFDS}'],
+                                  "model 'mlp' needs vector data"),
+    'batch does not divide': (['--config.batch_size=64'], 'does not divide among 3 devices'),
+    'different architecture': (['--config.model.g_features=48'], 'written by a different model'),
+    'unwritable workdir': ([], 'cannot create workdir'),
+}
+
+
+@pytest.fixture(scope='module')
+def existing_workdir(tmp_path_factory):
+  """A workdir with a finished 4-step run in it."""
+  workdir = str(tmp_path_factory.mktemp('existing') / 'run')
+  result = subprocess.run(_train_command(workdir, '--config.num_steps=4',
+                                         '--config.checkpoint_every=2'), capture_output=True)
+  assert result.returncode == 0, result.stderr[-2000:]
+  return workdir
+
+
+@pytest.mark.parametrize('case', sorted(BAD_INPUT))
+def test_bad_input_exits_2_with_one_line_and_touches_nothing(case, existing_workdir, tmp_path):
+  flags, expected = BAD_INPUT[case]
+  flags = [f.format(empty=tmp_path) for f in flags]
+  if 'mnist' in ' '.join(flags) and SHARED_TFDS in ' '.join(flags) and not os.path.isdir(SHARED_TFDS):
+    pytest.skip('shared data not available')
+  workdir = existing_workdir
+  env = dict(os.environ)
+  if case == 'batch does not divide':
+    env['XLA_FLAGS'] = '--xla_force_host_platform_device_count=3'
+  if case == 'unwritable workdir':
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('')
+    workdir = str(blocker / 'run')
+  before = _snapshot(existing_workdir)
+  start = time.time()
+  result = subprocess.run(_train_command(workdir, *flags), capture_output=True, text=True,
+                          env=env, timeout=120)
+  lines = [line for line in result.stderr.splitlines() if line.strip()]
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert len(lines) == 1 and lines[0].startswith('error: ') and expected in lines[0], lines
+  assert time.time() - start < 60
+  assert _snapshot(existing_workdir) == before
+
+
+def test_second_run_on_a_live_workdir_is_refused_and_a_stale_lock_taken_over(tmp_path):
+  workdir = str(tmp_path / 'run')
+  live = subprocess.Popen(_train_command(workdir, '--config.num_steps=100000000',
+                                         '--config.checkpoint_every=100000000'),
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  try:
+    deadline = time.time() + 120
+    while _last_logged_step(workdir) == 0 and time.time() < deadline:
+      time.sleep(0.05)
+    second = subprocess.run(_train_command(workdir, '--config.num_steps=10'), capture_output=True,
+                            text=True, timeout=120)
+    assert second.returncode == 2
+    assert f'in use by the live run with pid {live.pid}' in second.stderr
+  finally:
+    live.send_signal(signal.SIGKILL)
+    live.wait()
+  assert os.path.exists(os.path.join(workdir, 'run.lock'))   # left behind by the killed run
+  third = subprocess.run(_train_command(workdir, '--config.num_steps=10'), capture_output=True,
+                         text=True, timeout=120)
+  assert third.returncode == 0, third.stderr[-2000:]
+  assert not os.path.exists(os.path.join(workdir, 'run.lock'))
