@@ -34,6 +34,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.d_batch_norm = True
   c.model.spectral_norm = False
   c.model.compute_dtype = 'float32'      # or bfloat16 (params stay float32)
+  c.model.upsample = 'subpixel'          # dcgan G: or conv_transpose (same params and outputs)
 
   c.loss = ml_collections.ConfigDict()
   c.loss.name = 'non_saturating'
@@ -91,19 +92,24 @@ def objective(config) -> losses.Objective:
     raise ConfigError(str(error)) from None
 
 
-def build_gan(config, example_shape, lr_scale: float = 1.0) -> GAN:
+def adam(learning_rate, b1, b2):
+  """Adam with its hyperparameters in the optimizer state: a rollback can lower the learning
+  rate, and runs trained side by side with vmap (gan_jax.population) can each have their own."""
+  return optax.inject_hyperparams(optax.adam)(learning_rate=learning_rate, b1=b1, b2=b2)
+
+
+def build_gan(config, example_shape) -> GAN:
   """The GAN a config describes, for data whose examples have `example_shape`."""
   try:
     generator, discriminator = build_models(config.model, example_shape)
   except ValueError as error:
     raise ConfigError(str(error)) from None
-  lr = config.optim.lr * lr_scale
-  d_lr = (config.optim.d_lr or config.optim.lr) * lr_scale
+  d_lr = config.optim.d_lr or config.optim.lr
   return GAN(
       generator=generator,
       discriminator=discriminator,
-      g_optimizer=optax.adam(lr, config.optim.b1, config.optim.b2),
-      d_optimizer=optax.adam(d_lr, config.optim.b1, config.optim.b2),
+      g_optimizer=adam(config.optim.lr, config.optim.b1, config.optim.b2),
+      d_optimizer=adam(d_lr, config.optim.b1, config.optim.b2),
       objective=objective(config),
       z_dim=config.model.z_dim,
       batch_size=config.batch_size,

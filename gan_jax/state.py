@@ -74,3 +74,19 @@ def create_state(gan: GAN, key: jax.Array, example: jax.Array) -> GANState:
 
 def count_params(params) -> int:
   return sum(int(x.size) for x in jax.tree.leaves(params))
+
+
+def learning_rates(state: GANState) -> dict:
+  """G's and D's current learning rates (optimizers built with optax.inject_hyperparams)."""
+  return {'g_lr': state.g_opt_state.hyperparams['learning_rate'],
+          'd_lr': state.d_opt_state.hyperparams['learning_rate']}
+
+
+def set_learning_rates(state: GANState, g_lr, d_lr) -> GANState:
+  """The state with these learning rates for G and D, the rest unchanged."""
+  def with_rate(opt_state, rate):
+    hyperparams = dict(opt_state.hyperparams)
+    hyperparams['learning_rate'] = jnp.asarray(rate, hyperparams['learning_rate'].dtype)
+    return opt_state._replace(hyperparams=hyperparams)
+  return state.replace(g_opt_state=with_rate(state.g_opt_state, g_lr),
+                       d_opt_state=with_rate(state.d_opt_state, d_lr))

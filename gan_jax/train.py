@@ -15,7 +15,7 @@ from gan_jax.config import build_gan, validate
 from gan_jax.data import make_data, prefetch, toy
 from gan_jax.errors import ConfigError
 from gan_jax.metric_writers import MetricWriter
-from gan_jax.state import create_state
+from gan_jax.state import create_state, learning_rates, set_learning_rates
 from gan_jax.steps import generate, make_train_step
 
 
@@ -91,10 +91,10 @@ def _finite_players(state, metrics):
 
 
 class _Run:
-  """What the loop needs, for one learning-rate scale (a rollback makes a new one)."""
+  """The GAN and its compiled step, for one or several local devices."""
 
-  def __init__(self, config, data, lr_scale):
-    self.gan = build_gan(config, data.example_shape, lr_scale)
+  def __init__(self, config, data):
+    self.gan = build_gan(config, data.example_shape)
     n_devices = jax.local_device_count()
     parallel.check_divisible(config.batch_size, n_devices * jax.process_count())
     self.n_devices = n_devices
@@ -121,7 +121,7 @@ def train_and_evaluate(config, workdir: str, quiet: bool = False):
   workdir = check_workdir(workdir)
   data = make_data(config.data, config.batch_size, config.n_critic, config.seed,
                    jax.process_index(), jax.process_count())
-  run = _Run(config, data, lr_scale=1.0)
+  run = _Run(config, data)
   template = create_state(run.gan, jax.random.PRNGKey(config.seed), jnp.zeros(data.example_shape))
   checkpointer = Checkpointer(os.path.join(workdir, 'checkpoints'), config.keep_checkpoints)
   is_chief = jax.process_index() == 0
@@ -148,7 +148,6 @@ def train_and_evaluate(config, workdir: str, quiet: bool = False):
 
 def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_chief):
   step = int(state.step)
-  lr_scale = 1.0
   device_state = run.to_devices(state)
   batches = prefetch(data.batches, step, config.num_steps)
   last_saved = step if checkpointer.steps() else None
@@ -156,7 +155,8 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
     device_state, metrics = run.step_fn(device_state, next(batches))
     step += 1
     last = step == config.num_steps
-    if step % config.log_every == 0 or last:
+    saving = step % config.checkpoint_every == 0 or last
+    if step % config.log_every == 0 or saving:   # never save a diverged state
       finite = jax.device_get(_finite_players(run.from_devices(device_state), metrics))
       if not all(finite.values()):
         player = 'D' if not finite['D'] else 'G'
@@ -164,23 +164,26 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
                    f'last good checkpoint: {last_saved if last_saved is not None else "none"}')
         if config.on_divergence != 'rollback' or last_saved is None:
           raise DivergenceError(message)
-        lr_scale *= config.rollback_lr_factor
-        print(f'{message}; rolling back and lowering the learning rate x{lr_scale:g}',
-              file=sys.stderr)
-        run = _Run(config, data, lr_scale)
-        state = checkpointer.restore_latest(state)
+        diverged = run.from_devices(device_state)
+        rates = {k: float(v) * config.rollback_lr_factor
+                 for k, v in jax.device_get(learning_rates(diverged)).items()}
+        state = set_learning_rates(checkpointer.restore_latest(diverged), **rates)
+        print(f'{message}; rolled back to it, learning rates now G {rates["g_lr"]:.3g}, '
+              f'D {rates["d_lr"]:.3g}', file=sys.stderr)
         step = int(state.step)
         device_state = run.to_devices(state)
         batches = prefetch(data.batches, step, config.num_steps)
         continue
-      writer.write(step, jax.device_get(metrics) | {'lr_scale': lr_scale})
+    if step % config.log_every == 0 or last:
+      rates = learning_rates(run.from_devices(device_state))
+      writer.write(step, jax.device_get({**metrics, **rates}))
     if is_chief and (step % config.sample_every == 0 or last):
       _draw(config, workdir, data, run, run.from_devices(device_state), fixed_z, step)
     if is_chief and config.eval_every and (step % config.eval_every == 0 or last):
       results = evaluation.evaluate(run.gan, run.from_devices(device_state), config.data,
                                     config.eval_samples, config.seed, config.eval_use_ema)
       writer.write(step, {f'eval/{k}': v for k, v in results.items()}, training=False)
-    if step % config.checkpoint_every == 0 or last:
+    if saving:
       checkpointer.save(step, run.from_devices(device_state))
       last_saved = step
   return run.from_devices(device_state)

@@ -4,7 +4,8 @@ import os
 
 import jax
 import jax.numpy as jnp
-import optax
+
+from gan_jax.config import adam
 import pytest
 
 from gan_jax.losses import get_objective
@@ -18,13 +19,13 @@ SHARED_TFDS = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'
 def tiny_dcgan(loss='non_saturating', spectral_norm=True, batch_size=4, n_critic=1, **kwargs):
   """A 28x28 DCGAN small enough for CPU tests, with BatchNorm in G and D and SN in D."""
   return GAN(DCGANGenerator((28, 28, 1), 8), DCGANDiscriminator(8, spectral_norm=spectral_norm),
-             optax.adam(1e-3, 0.5), optax.adam(1e-3, 0.5), get_objective(loss), z_dim=8,
+             adam(1e-3, 0.5, 0.999), adam(1e-3, 0.5, 0.999), get_objective(loss), z_dim=8,
              batch_size=batch_size, n_critic=n_critic, **kwargs)
 
 
 def tiny_mlp(loss='non_saturating', batch_size=8, n_critic=1, dim=2, **kwargs):
-  return GAN(MLPGenerator(dim, (16,)), MLPDiscriminator((16,)), optax.adam(1e-3, 0.5),
-             optax.adam(1e-3, 0.5), get_objective(loss), z_dim=4, batch_size=batch_size,
+  return GAN(MLPGenerator(dim, (16,)), MLPDiscriminator((16,)), adam(1e-3, 0.5, 0.999),
+             adam(1e-3, 0.5, 0.999), get_objective(loss), z_dim=4, batch_size=batch_size,
              n_critic=n_critic, **kwargs)
 
 

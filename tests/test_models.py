@@ -37,7 +37,7 @@ def test_dcgan64_matches_pytorch_example_parameter_counts():
 def test_dcgan_init_follows_pytorch_example():
   g = DCGANGenerator((64, 64, 3), 64)
   params = g.init(jax.random.PRNGKey(0), jnp.zeros((1, 100)), train=False)['params']
-  kernel = np.asarray(params['UpConv2x_0']['kernel'])
+  kernel = np.asarray(params['up0']['kernel'])
   scale = np.asarray(params['BatchNorm_1']['scale'])
   assert abs(kernel.std() - 0.02) < 0.001 and abs(kernel.mean()) < 0.001
   assert abs(scale.mean() - 1.0) < 0.005 and abs(scale.std() - 0.02) < 0.005
@@ -71,6 +71,15 @@ def test_upconv2x_equals_pytorch_conv_transpose_formula():
         if 0 <= k_c < 4:
           expected[o_r, o_c] += x[0, 0, i_c, 0] * w_torch[k_r, k_c]
   np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_dcgan_generator_upsample_variants_share_params_and_outputs():
+  z = jax.random.normal(jax.random.PRNGKey(0), (3, 16))
+  fast = DCGANGenerator((32, 32, 3), 8)
+  reference = DCGANGenerator((32, 32, 3), 8, upsample='conv_transpose')
+  variables = fast.init(jax.random.PRNGKey(1), z, train=False)
+  np.testing.assert_allclose(fast.apply(variables, z, train=False),
+                             reference.apply(variables, z, train=False), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize('shape', [(28, 28, 1), (32, 32, 3), (64, 64, 3)])

@@ -4,6 +4,7 @@ bad input exits with status 2 and one line, touching nothing; one live run per w
 import glob
 import hashlib
 import importlib
+import json
 import os
 import random
 import signal
@@ -179,9 +180,11 @@ def test_divergence_rollback_lowers_the_learning_rate(tmp_path, monkeypatch):
   _inject_nan_at(monkeypatch, 23, times=1)
   state = train_and_evaluate(config, workdir, quiet=True)
   assert int(state.step) == 40 and all(np.isfinite(x).all() for x in jax.tree.leaves(state))
-  lr_scales = {line.split('"lr_scale": ')[1].split(',')[0].rstrip('}\n')
-               for line in open(os.path.join(workdir, 'metrics.jsonl'))}
-  assert lr_scales == {'1.0', '0.5'}
+  records = [json.loads(line) for line in open(os.path.join(workdir, 'metrics.jsonl'))]
+  lr = config.optim.lr
+  assert [r['step'] for r in records] == [5, 10, 15, 20, 25, 30, 35, 40]
+  assert [r['d_lr'] for r in records] == pytest.approx([lr] * 4 + [lr / 2] * 4)
+  assert state.d_opt_state.hyperparams['learning_rate'] == pytest.approx(lr / 2)
 
 
 def _snapshot(folder):

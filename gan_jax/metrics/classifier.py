@@ -20,6 +20,12 @@ from gan_jax.errors import ConfigError
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(__file__), 'weights')
 FEATURE_DIM = 128
+# sha256 of the committed weights, as printed by experiments/train_classifier.py (6 epochs):
+# MNIST test accuracy 0.9946, Fashion-MNIST 0.9178.
+WEIGHTS_SHA256 = {
+    'mnist': '1481ca442e418fa0a595cb2ca47381fb2375cc7286495413faa60100ed90f013',
+    'fashion_mnist': '7e1c6e49214992ac31e937db82e03434eb1219462040c8be37370f0e91118221',
+}
 
 
 class LeNet(nn.Module):

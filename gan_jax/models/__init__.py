@@ -14,7 +14,7 @@ def build_models(model_config, data_shape):
   """Returns (generator, discriminator) modules for data of `data_shape` (one example).
 
   model_config fields: name ('mlp' | 'dcgan' | 'resnet'), g_features, d_features (widths),
-  mlp_depth, spectral_norm, d_batch_norm, compute_dtype ('float32' | 'bfloat16').
+  mlp_depth, spectral_norm, d_batch_norm, compute_dtype ('float32' | 'bfloat16'), upsample.
   """
   name = model_config.name
   if model_config.compute_dtype not in _DTYPES:
@@ -33,7 +33,11 @@ def build_models(model_config, data_shape):
     raise ValueError(f"model {name!r} needs images (H, W, C), got examples of shape {data_shape}; "
                      "use model.name='mlp' for vectors")
   if name == 'dcgan':
-    return (DCGANGenerator(data_shape, model_config.g_features, dtype=dtype),
+    if model_config.upsample not in ('subpixel', 'conv_transpose'):
+      raise ValueError(f"unknown model.upsample {model_config.upsample!r}; "
+                       "choose 'subpixel' or 'conv_transpose'")
+    return (DCGANGenerator(data_shape, model_config.g_features, dtype=dtype,
+                           upsample=model_config.upsample),
             DCGANDiscriminator(model_config.d_features, model_config.d_batch_norm,
                                model_config.spectral_norm, dtype=dtype))
   if name == 'resnet':

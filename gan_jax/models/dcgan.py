@@ -35,6 +35,19 @@ class DCGANGenerator(nn.Module):
   base_features: int = 64
   axis_name: Optional[str] = None   # set by gan_jax.parallel so BN statistics span all devices
   dtype: Any = None                 # compute dtype (e.g. bfloat16); params stay float32
+  # 'subpixel' (UpConv2x, fast on CPU) or 'conv_transpose' (nn.ConvTranspose): the same function
+  # of the same parameters, so checkpoints load into either.
+  upsample: str = 'subpixel'
+
+  def _up(self, features, level):
+    name = f'up{level}'
+    if self.upsample == 'subpixel':
+      return UpConv2x(features, dtype=self.dtype, name=name)
+    if self.upsample == 'conv_transpose':
+      return nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)),
+                              use_bias=False, kernel_init=dcgan_kernel_init, dtype=self.dtype,
+                              name=name)
+    raise ValueError(f"unknown upsample {self.upsample!r}; use 'subpixel' or 'conv_transpose'")
 
   @nn.compact
   def __call__(self, z, train: bool = True):
@@ -47,9 +60,9 @@ class DCGANGenerator(nn.Module):
     h = nn.relu(_batch_norm(train, self.axis_name, self.dtype)(h))
     for level in range(levels - 1):
       features //= 2
-      h = UpConv2x(features, dtype=self.dtype)(h)
+      h = self._up(features, level)(h)
       h = nn.relu(_batch_norm(train, self.axis_name, self.dtype)(h))
-    h = UpConv2x(channels, dtype=self.dtype)(h)
+    h = self._up(channels, levels - 1)(h)
     return jnp.tanh(h).astype(jnp.float32)
 
 

@@ -1,0 +1,52 @@
+"""Many independent GANs trained at once: `jax.vmap` over the state, one compiled step.
+
+Run k has its own seed (its own init, noise and data order) and, optionally, its own
+learning rates and Adam beta1, which live in the optimizer states (optax.inject_hyperparams),
+so they can differ across the vmapped axis. What must be static (the architecture, the loss,
+n_critic, the batch size) is shared. This is what makes a study of hundreds of runs affordable
+on one accelerator: the K small programs become one larger one.
+"""
+
+import functools
+from typing import Optional, Sequence
+
+import jax
+import jax.numpy as jnp
+
+from gan_jax.state import GAN, GANState, create_state
+from gan_jax.steps import train_step
+
+
+def _with_hyperparams(opt_state, learning_rate, b1):
+  hyperparams = dict(opt_state.hyperparams)
+  if learning_rate is not None:
+    hyperparams['learning_rate'] = jnp.asarray(learning_rate, jnp.float32)
+  if b1 is not None:
+    hyperparams['b1'] = jnp.asarray(b1, jnp.float32)
+  return opt_state._replace(hyperparams=hyperparams)
+
+
+def create_population(gan: GAN, seeds: Sequence[int], example: jax.Array,
+                      g_lr: Optional[Sequence[float]] = None,
+                      d_lr: Optional[Sequence[float]] = None,
+                      b1: Optional[Sequence[float]] = None) -> GANState:
+  """K states stacked on a leading axis: state k is create_state(gan, PRNGKey(seeds[k])) with
+  run k's hyperparameters (None keeps the GAN's own)."""
+  def one(seed, g_lr_k, d_lr_k, b1_k):
+    state = create_state(gan, jax.random.PRNGKey(seed), example)
+    return state.replace(g_opt_state=_with_hyperparams(state.g_opt_state, g_lr_k, b1_k),
+                         d_opt_state=_with_hyperparams(state.d_opt_state, d_lr_k, b1_k))
+  k = len(seeds)
+  per_run = [one(seeds[i], *(None if v is None else v[i] for v in (g_lr, d_lr, b1)))
+             for i in range(k)]
+  return jax.tree.map(lambda *leaves: jnp.stack(leaves), *per_run)
+
+
+def make_population_train_step(gan: GAN):
+  """`train_step` vmapped over runs: (states [K, ...], batches [K, n_critic, B, ...])."""
+  return jax.jit(jax.vmap(functools.partial(train_step, gan=gan)), donate_argnums=0)
+
+
+def member(population: GANState, k: int) -> GANState:
+  """Run k of a population, as a plain state."""
+  return jax.tree.map(lambda x: x[k], population)
