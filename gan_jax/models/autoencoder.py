@@ -1,5 +1,6 @@
 """Fully connected encoder and decoder: an auto-encoder's decoder, or a VAE's, is a generator."""
 
+import math
 from typing import Sequence
 
 import flax.linen as nn
@@ -30,7 +31,7 @@ class Decoder(nn.Module):
     h = z
     for width in self.hidden:
       h = nn.relu(nn.Dense(width)(h))
-    size = int(jnp.prod(jnp.array(self.output_shape)))
+    size = math.prod(self.output_shape)
     shape = (z.shape[0],) + tuple(self.output_shape)
     if self.likelihood == 'bernoulli':
       return nn.Dense(size)(h).reshape(shape), None

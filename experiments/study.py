@@ -1,0 +1,194 @@
+"""The GAN study of Lucic et al. 2018 ("Are GANs Created Equal?"), small: for each loss and the
+VAE, K runs with random hyperparameters, trained K at a time with vmap; FID per run (MNIST,
+Fashion-MNIST, in the project classifier's features against the test split) or mode coverage
+(2D ring and grid, the PacGAN protocol); box plots, best and median per method, wall time.
+
+CPU default (under an hour on 2 cores):
+python experiments/study.py --workdir=workdirs/study --data_dir=../shared/data/tensorflow_datasets
+GPU setting (closer to the paper: more runs, longer, full width):
+python experiments/study.py --workdir=workdirs/study_gpu --runs=32 --steps=20000 --width=64 \
+    --toy_steps=25000 --search_n_critic --data_dir=...
+First it prints the speed of K=8 vmapped runs against 8 sequential ones (--speed_only stops there).
+"""
+
+import json
+import os
+import time
+
+import jax
+import numpy as np
+from absl import flags
+
+from gan_jax import cli, study
+from gan_jax.config import build_gan
+from gan_jax.data import make_data
+from gan_jax.population import create_population, make_population_train_step
+from gan_jax.state import create_state
+from gan_jax.steps import make_train_step
+from experiments.configs import mnist_dcgan, toy2d_grid, toy2d_ring
+
+LOSSES = ['minimax', 'non_saturating', 'lsgan', 'wgan', 'wgan_gp', 'dragan', 'hinge']
+PACGAN_TABLE1 = {'ring8': 'GAN: 6.3 of 8 modes; PacGAN2: 7.9 of 8 (about 95-98% high quality)',
+                 'grid25': 'GAN: 17.3 of 25 modes; PacGAN2: 23.8 of 25 (about 95-98% high quality)'}
+
+_WORKDIR = flags.DEFINE_string('workdir', None, 'Where figures and JSON go.', required=True)
+_DATASETS = flags.DEFINE_list('datasets', ['ring8', 'grid25', 'mnist', 'fashion_mnist'], 'Data.')
+_METHODS = flags.DEFINE_list('methods', LOSSES + ['vae'], 'Losses, and vae.')
+_RUNS = flags.DEFINE_integer('runs', 4, 'Runs per method (random hyperparameters and seeds).')
+_STEPS = flags.DEFINE_integer('steps', 600, 'G steps per image run.')
+_TOY_STEPS = flags.DEFINE_integer('toy_steps', 5000, 'G steps per toy run.')
+_WIDTH = flags.DEFINE_integer('width', 32, 'DCGAN base width (64 is the full DCGAN-28).')
+_SEARCH_N_CRITIC = flags.DEFINE_boolean('search_n_critic', False, 'Sample n_critic in {1, 5}.')
+_EVAL_SAMPLES = flags.DEFINE_integer('eval_samples', 10000, 'Samples for FID.')
+_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (else $TFDS_DATA_DIR).')
+_SPEED_ONLY = flags.DEFINE_boolean('speed_only', False, 'Only the vmap speed comparison.')
+
+
+def base_config(dataset):
+  if dataset in ('ring8', 'grid25'):
+    config = (toy2d_ring if dataset == 'ring8' else toy2d_grid).get_config()
+  else:
+    config = mnist_dcgan.get_config()
+    config.data.name = dataset
+    config.data.data_dir = _DATA_DIR.value
+    config.model.g_features = config.model.d_features = _WIDTH.value
+  return config
+
+
+def method_config(dataset, method, rng):
+  """The config and the sampled hyperparameters of one group of runs."""
+  config = base_config(dataset)
+  config.loss.name = method
+  config.n_critic = 5 if method in ('wgan', 'wgan_gp') else 1
+  if _SEARCH_N_CRITIC.value:
+    config.n_critic = int(rng.choice([1, 5]))
+  if method in ('wgan_gp', 'dragan') and config.model.name == 'dcgan':
+    config.model.d_batch_norm = False        # the penalties need a per-example D
+  return config
+
+
+def speed_comparison(dataset, k=8, steps=None):
+  """Seconds for k runs trained one after another against k runs vmapped, same steps each."""
+  config = base_config(dataset)
+  steps = steps or (300 if dataset in ('ring8', 'grid25') else 20)
+  data = make_data(config.data, config.batch_size, config.n_critic, config.seed)
+  gan = build_gan(config, data.example_shape)
+  single = make_train_step(gan)
+  batches = [data.batches(i) for i in range(steps)]
+  state = create_state(gan, jax.random.PRNGKey(0), np.zeros(data.example_shape, np.float32))
+  state, _ = single(state, batches[0])                                      # compile
+  start = time.perf_counter()
+  for run in range(k):
+    state = create_state(gan, jax.random.PRNGKey(run), np.zeros(data.example_shape, np.float32))
+    for i in range(steps):
+      state, _ = single(state, batches[i])
+  jax.block_until_ready(state)
+  sequential = time.perf_counter() - start
+  population = create_population(gan, list(range(k)), np.zeros(data.example_shape, np.float32))
+  step = make_population_train_step(gan)
+  stacked = [jax.numpy.stack([b] * k) for b in batches]
+  population, _ = step(population, stacked[0])                              # compile
+  population = create_population(gan, list(range(k)), np.zeros(data.example_shape, np.float32))
+  start = time.perf_counter()
+  for i in range(steps):
+    population, _ = step(population, stacked[i])
+  jax.block_until_ready(population)
+  vmapped = time.perf_counter() - start
+  return {'dataset': dataset, 'k': k, 'steps': steps, 'sequential_seconds': sequential,
+          'vmapped_seconds': vmapped, 'speedup': sequential / vmapped}
+
+
+def run_method(dataset, method, rng):
+  toy = dataset in ('ring8', 'grid25')
+  steps = _TOY_STEPS.value if toy else _STEPS.value
+  seeds = [int(s) for s in rng.integers(0, 2 ** 31 - 1, _RUNS.value)]
+  config = method_config(dataset, method, rng)
+  samples = 2500 if toy else _EVAL_SAMPLES.value
+  if method == 'vae':
+    model, states, seconds = study.train_vae_population(config, seeds, steps)
+    results = study.evaluate_vae_population(model, states, config.data, samples)
+    hyper = [{'lr': 1e-3} for _ in seeds]
+  else:
+    base_lr = 1e-3 if toy else 2e-4
+    lrs = base_lr * 10 ** rng.uniform(-0.5, 0.5, _RUNS.value)      # log-uniform around the default
+    b1s = rng.choice([0.0, 0.5, 0.9], _RUNS.value)
+    gan, population, seconds = study.train_gan_population(config, seeds, lrs, lrs, b1s, steps)
+    results = study.evaluate_population(gan, population, config.data, samples)
+    hyper = [{'lr': float(lr), 'b1': float(b1), 'n_critic': config.n_critic}
+             for lr, b1 in zip(lrs, b1s)]
+  for result, h, seed in zip(results, hyper, seeds):
+    result.update(h, seed=seed)
+  print(f'  {dataset:14} {method:15} {len(seeds)} runs, {steps} steps: {seconds:6.1f} s  ' +
+        ('modes ' + ' '.join(str(int(r['modes_captured'])) for r in results) if toy else
+         'FID ' + ' '.join(f'{r["fid"]:.1f}' for r in results)), flush=True)
+  return {'method': method, 'seconds': seconds, 'runs': results}
+
+
+def summarize(dataset, rows, workdir):
+  import matplotlib
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt
+  toy = dataset in ('ring8', 'grid25')
+  key = 'modes_captured' if toy else 'fid'
+  table = []
+  for row in rows:
+    values = np.array([r[key] for r in row['runs']], np.float64)
+    best = values.max() if toy else values.min()
+    entry = {'method': row['method'], 'best': float(best), 'median': float(np.median(values)),
+             'seconds': row['seconds']}
+    if toy:
+      entry['mean_modes'] = float(values.mean())
+      entry['mean_high_quality_percent'] = float(np.mean([r['high_quality_percent']
+                                                          for r in row['runs']]))
+    table.append(entry)
+  fig, ax = plt.subplots(figsize=(8, 3.8))
+  ax.boxplot([[r[key] for r in row['runs']] for row in rows], tick_labels=[r['method'] for r in rows])
+  ax.set_ylabel('modes captured' if toy else 'FID (project classifier, test split)')
+  ax.set_title(f'{dataset}: {len(rows[0]["runs"])} runs per method (random lr, beta1, seed)')
+  plt.setp(ax.get_xticklabels(), rotation=30)
+  fig.tight_layout()
+  fig.savefig(os.path.join(workdir, f'study_{dataset}.png'), dpi=100)
+  plt.close(fig)
+  return table
+
+
+def main(argv):
+  del argv
+  workdir = os.path.abspath(_WORKDIR.value)
+  os.makedirs(workdir, exist_ok=True)
+  report = {'speed': []}
+  for dataset in ('ring8', 'mnist'):
+    if dataset in _DATASETS.value or _SPEED_ONLY.value:
+      report['speed'].append(speed_comparison(dataset))
+      s = report['speed'][-1]
+      print(f'{dataset}: K={s["k"]} runs x {s["steps"]} steps: sequential {s["sequential_seconds"]:.1f} s, '
+            f'vmapped {s["vmapped_seconds"]:.1f} s, speedup {s["speedup"]:.2f}x', flush=True)
+  if _SPEED_ONLY.value:
+    return
+  start = time.perf_counter()
+  total_runs = 0
+  for dataset in _DATASETS.value:
+    rng = np.random.default_rng(0)
+    rows = [run_method(dataset, method, rng) for method in _METHODS.value]
+    total_runs += sum(len(r['runs']) for r in rows)
+    table = summarize(dataset, rows, workdir)
+    report[dataset] = {'table': table, 'rows': rows}
+    key = 'modes' if dataset in ('ring8', 'grid25') else 'FID'
+    print(f'{dataset}: best / median {key} per method' +
+          (f'; published: {PACGAN_TABLE1[dataset]}' if dataset in PACGAN_TABLE1 else ''))
+    for entry in table:
+      extra = (f'  mean {entry["mean_modes"]:.1f} modes, {entry["mean_high_quality_percent"]:.1f}% HQ'
+               if 'mean_modes' in entry else '')
+      print(f'  {entry["method"]:15} best {entry["best"]:8.2f}  median {entry["median"]:8.2f}'
+            f'{extra}  ({entry["seconds"]:.0f} s)')
+  wall = time.perf_counter() - start
+  report['wall_seconds'] = wall
+  report['runs'] = total_runs
+  report['runs_per_hour'] = total_runs / wall * 3600
+  print(f'{total_runs} runs in {wall / 60:.1f} min: {report["runs_per_hour"]:.0f} runs/hour')
+  with open(os.path.join(workdir, 'study.json'), 'w') as f:
+    json.dump(report, f, indent=2, default=float)
+
+
+if __name__ == '__main__':
+  cli.run(main)

@@ -1,0 +1,83 @@
+"""Large-study tooling: train K runs of one GAN at once (gan_jax.population) on their own data
+streams, and evaluate each; train K VAEs the same way. Used by experiments/study.py."""
+
+import time
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gan_jax import evaluation, vae
+from gan_jax.config import adam, build_gan
+from gan_jax.data import make_data
+from gan_jax.models.autoencoder import Decoder, Encoder
+from gan_jax.population import create_population, make_population_train_step, member
+
+
+def _population_batches(config, seeds):
+  """A function step -> (K, n_critic, B, ...) stacking each run's own data stream."""
+  streams = [make_data(config.data, config.batch_size, config.n_critic, seed) for seed in seeds]
+
+  def batches(step):
+    return jnp.stack([jnp.asarray(stream.batches(step)) for stream in streams])
+
+  return streams[0].example_shape, batches
+
+
+def train_gan_population(config, seeds: Sequence[int], g_lr, d_lr, b1, num_steps: int):
+  """K runs of the GAN `config` describes, vmapped; returns (gan, population, seconds)."""
+  example_shape, batches = _population_batches(config, seeds)
+  gan = build_gan(config, example_shape)
+  population = create_population(gan, seeds, jnp.zeros(example_shape), g_lr, d_lr, b1)
+  step = make_population_train_step(gan)
+  start = time.perf_counter()
+  for i in range(num_steps):
+    population, metrics = step(population, batches(i))
+  jax.block_until_ready(population)
+  return gan, population, time.perf_counter() - start
+
+
+def evaluate_population(gan, population, data_config, num_samples: int, seed: int = 0):
+  """The metrics of each run (EMA generator), as a list of dicts."""
+  k = jax.tree.leaves(population)[0].shape[0]
+  return [evaluation.evaluate(gan, member(population, i), data_config, num_samples, seed)
+          for i in range(k)]
+
+
+def make_vae(example_shape, likelihood: str, latent_dim: int, learning_rate: float,
+             batch_size: int, variational: bool = True, hidden=(512, 256)):
+  return vae.AutoEncoder(Encoder(latent_dim, hidden), Decoder(example_shape, likelihood,
+                                                              tuple(reversed(hidden))),
+                         adam(learning_rate, 0.9, 0.999), variational, batch_size)
+
+
+def train_vae_population(config, seeds: Sequence[int], num_steps: int, latent_dim: int = 16,
+                         learning_rate: float = 1e-3, variational: bool = True):
+  """K VAEs (or auto-encoders) on the configured data, vmapped; returns (model, states, seconds)."""
+  example_shape, batches = _population_batches(config, seeds)
+  likelihood = 'bernoulli' if len(example_shape) == 3 else 'gaussian'
+  model = make_vae(example_shape, likelihood, latent_dim, learning_rate, config.batch_size,
+                   variational)
+  states = jax.tree.map(lambda *x: jnp.stack(x), *[
+      vae.create_ae_state(model, jax.random.PRNGKey(s), jnp.zeros(example_shape)) for s in seeds])
+  step = jax.jit(jax.vmap(lambda s, x: vae.ae_train_step(s, x, model=model)), donate_argnums=0)
+  start = time.perf_counter()
+  for i in range(num_steps):
+    data = batches(i)[:, 0]
+    if data.dtype == jnp.uint8:
+      data = data.astype(jnp.float32) / 127.5 - 1.0
+    states, _ = step(states, data)
+  jax.block_until_ready(states)
+  return model, states, time.perf_counter() - start
+
+
+def evaluate_vae_population(model, states, data_config, num_samples: int, seed: int = 0):
+  k = jax.tree.leaves(states)[0].shape[0]
+  sample = jax.jit(lambda params, key: vae.sample(model, params, key, num_samples))
+  results = []
+  for i in range(k):
+    params = jax.tree.map(lambda x: x[i], states.params)
+    samples = np.asarray(sample(params, jax.random.PRNGKey(seed)))
+    results.append({'num_samples': num_samples, **evaluation.sample_metrics(samples, data_config)})
+  return results
