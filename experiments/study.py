@@ -67,8 +67,8 @@ def method_config(dataset, method, rng):
   return config
 
 
-def speed_comparison(dataset, k=8, steps=None):
-  """Seconds for k runs trained one after another against k runs vmapped, same steps each."""
+def speed_comparison(dataset, strategy, k=8, steps=None):
+  """Seconds for k runs trained one after another against k runs in one population step."""
   config = base_config(dataset)
   steps = steps or (300 if dataset in ('ring8', 'grid25') else 20)
   data = make_data(config.data, config.batch_size, config.n_critic, config.seed)
@@ -85,7 +85,7 @@ def speed_comparison(dataset, k=8, steps=None):
   jax.block_until_ready(state)
   sequential = time.perf_counter() - start
   population = create_population(gan, list(range(k)), np.zeros(data.example_shape, np.float32))
-  step = make_population_train_step(gan)
+  step = make_population_train_step(gan, strategy)
   stacked = [jax.numpy.stack([b] * k) for b in batches]
   population, _ = step(population, stacked[0])                              # compile
   population = create_population(gan, list(range(k)), np.zeros(data.example_shape, np.float32))
@@ -94,8 +94,9 @@ def speed_comparison(dataset, k=8, steps=None):
     population, _ = step(population, stacked[i])
   jax.block_until_ready(population)
   vmapped = time.perf_counter() - start
-  return {'dataset': dataset, 'k': k, 'steps': steps, 'sequential_seconds': sequential,
-          'vmapped_seconds': vmapped, 'speedup': sequential / vmapped}
+  return {'dataset': dataset, 'strategy': strategy, 'k': k, 'steps': steps,
+          'sequential_seconds': sequential, 'population_seconds': vmapped,
+          'speedup': sequential / vmapped}
 
 
 def run_method(dataset, method, rng):
@@ -158,11 +159,14 @@ def main(argv):
   os.makedirs(workdir, exist_ok=True)
   report = {'speed': []}
   for dataset in ('ring8', 'mnist'):
-    if dataset in _DATASETS.value or _SPEED_ONLY.value:
-      report['speed'].append(speed_comparison(dataset))
+    if dataset not in _DATASETS.value and not _SPEED_ONLY.value:
+      continue
+    for strategy in ('vmap', 'unroll'):
+      report['speed'].append(speed_comparison(dataset, strategy))
       s = report['speed'][-1]
-      print(f'{dataset}: K={s["k"]} runs x {s["steps"]} steps: sequential {s["sequential_seconds"]:.1f} s, '
-            f'vmapped {s["vmapped_seconds"]:.1f} s, speedup {s["speedup"]:.2f}x', flush=True)
+      print(f'{dataset}: K={s["k"]} runs x {s["steps"]} steps: sequential '
+            f'{s["sequential_seconds"]:.1f} s, {strategy} {s["population_seconds"]:.1f} s, '
+            f'speedup {s["speedup"]:.2f}x', flush=True)
   if _SPEED_ONLY.value:
     return
   start = time.perf_counter()

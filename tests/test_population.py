@@ -11,13 +11,13 @@ from gan_jax.population import create_population, make_population_train_step, me
 from gan_jax.steps import train_step
 
 
-def _check_population(gan, shape, steps, rtol, atol):
+def _check_population(gan, shape, steps, rtol, atol, strategy='vmap'):
   seeds, g_lrs, b1s = [3, 7, 11], [1e-3, 2e-4, 5e-4], [0.5, 0.0, 0.9]
   example = jnp.zeros(shape)
   population = create_population(gan, seeds, example, g_lr=g_lrs, d_lr=g_lrs, b1=b1s)
   batches = jax.random.uniform(jax.random.PRNGKey(0), (steps, 3, gan.n_critic, gan.batch_size)
                                + shape, minval=-1, maxval=1)
-  step = make_population_train_step(gan)
+  step = make_population_train_step(gan, strategy)
   for i in range(steps):
     population, _ = step(population, batches[i])
   single_step = jax.jit(functools.partial(train_step, gan=gan))
@@ -42,3 +42,7 @@ def test_vmapped_mlp_runs_equal_single_runs():
 
 def test_vmapped_dcgan_runs_equal_single_runs():
   _check_population(tiny_dcgan(spectral_norm=False), (28, 28, 1), steps=2, rtol=1e-4, atol=1e-5)
+
+
+def test_unrolled_population_equals_single_runs():
+  _check_population(tiny_mlp(n_critic=2), (2,), steps=3, rtol=1e-6, atol=1e-7, strategy='unroll')
