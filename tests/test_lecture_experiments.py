@@ -1,0 +1,63 @@
+"""The lecture's experiments and the study run end to end at tiny settings and write their
+figures and reports (the numbers themselves come from the default settings, see README)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import SHARED_TFDS
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(script, workdir, *flags):
+  result = subprocess.run([sys.executable, os.path.join(ROOT, 'experiments', script),
+                           f'--workdir={workdir}', *flags], capture_output=True, text=True,
+                          cwd=ROOT, timeout=900)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return result
+
+
+@pytest.fixture
+def data_dir():
+  if not os.path.isdir(SHARED_TFDS):
+    pytest.skip('shared data not available')
+  return SHARED_TFDS
+
+
+def test_generator_alone(tmp_path, data_dir):
+  _run('generator_alone.py', tmp_path, f'--data_dir={data_dir}', '--ae_steps=20',
+       '--gan_steps=4', '--toy_steps=20', '--samples=300')
+  for figure in ('reconstructions', 'samples_from_random_codes', 'interpolation', 'pixel_error',
+                 'vae_vs_gan_2d'):
+    assert os.path.getsize(tmp_path / f'{figure}.png') > 1000
+  report = json.load(open(tmp_path / 'report.json'))
+  assert report['auto-encoder']['fid'] > 0 and report['VAE']['fid'] > 0
+  assert report['pixel_error']['1 wrong pixel (stray)']['wrong_pixels'] == 1
+  assert report['pixel_error']['6 wrong pixels (stroke)']['wrong_pixels'] == 6
+  assert report['ring8/real']['modes_captured'] == 8
+  assert {'ring8/VAE', 'ring8/GAN', 'grid25/VAE', 'grid25/GAN'} <= set(report)
+
+
+def test_discriminator_alone(tmp_path, data_dir):
+  _run('discriminator_alone.py', tmp_path, f'--data_dir={data_dir}', '--toy_iterations=30',
+       '--mnist_iterations=2', '--mnist_samples=100', '--mnist_langevin_steps=2')
+  for figure in ('one_d_iterations', 'ring_samples', 'mnist_from_d_alone'):
+    assert os.path.getsize(tmp_path / f'{figure}.png') > 1000
+  report = json.load(open(tmp_path / 'report.json'))
+  assert {'mixture1d/search', 'mixture1d/generator', 'ring8/search', 'ring8/generator'} <= set(report)
+  assert report['mnist/search']['seconds_per_sample_search'] > 0
+  assert 0.0 <= report['mixture1d/search']['js'] <= 0.7
+
+
+def test_study_on_the_ring(tmp_path):
+  _run('study.py', tmp_path, '--datasets=ring8', '--methods=non_saturating,wgan_gp,vae',
+       '--runs=2', '--toy_steps=20')
+  report = json.load(open(tmp_path / 'study.json'))
+  assert [row['method'] for row in report['ring8']['table']] == ['non_saturating', 'wgan_gp', 'vae']
+  assert all(len(row['runs']) == 2 for row in report['ring8']['rows'])
+  assert {s['strategy'] for s in report['speed']} == {'vmap', 'unroll'}
+  assert os.path.getsize(tmp_path / 'study_ring8.png') > 1000
