@@ -42,6 +42,8 @@ _SEARCH_N_CRITIC = flags.DEFINE_boolean('search_n_critic', False, 'Sample n_crit
 _EVAL_SAMPLES = flags.DEFINE_integer('eval_samples', 10000, 'Samples for FID.')
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (else $TFDS_DATA_DIR).')
 _SPEED_ONLY = flags.DEFINE_boolean('speed_only', False, 'Only the vmap speed comparison.')
+_SPEED_STEPS = flags.DEFINE_integer('speed_steps', None, 'Steps of the speed comparison '
+                                    '(default 300 on toy data, 20 on images).')
 
 
 def base_config(dataset):
@@ -162,7 +164,7 @@ def main(argv):
     if dataset not in _DATASETS.value and not _SPEED_ONLY.value:
       continue
     for strategy in ('vmap', 'unroll'):
-      report['speed'].append(speed_comparison(dataset, strategy))
+      report['speed'].append(speed_comparison(dataset, strategy, steps=_SPEED_STEPS.value))
       s = report['speed'][-1]
       print(f'{dataset}: K={s["k"]} runs x {s["steps"]} steps: sequential '
             f'{s["sequential_seconds"]:.1f} s, {strategy} {s["population_seconds"]:.1f} s, '

@@ -55,7 +55,7 @@ def test_discriminator_alone(tmp_path, data_dir):
 
 def test_study_on_the_ring(tmp_path):
   _run('study.py', tmp_path, '--datasets=ring8', '--methods=non_saturating,wgan_gp,vae',
-       '--runs=2', '--toy_steps=20')
+       '--runs=2', '--toy_steps=20', '--speed_steps=10')
   report = json.load(open(tmp_path / 'study.json'))
   assert [row['method'] for row in report['ring8']['table']] == ['non_saturating', 'wgan_gp', 'vae']
   assert all(len(row['runs']) == 2 for row in report['ring8']['rows'])
