@@ -108,7 +108,9 @@ def run_method(dataset, method, rng):
   config = method_config(dataset, method, rng)
   samples = 2500 if toy else _EVAL_SAMPLES.value
   if method == 'vae':
-    model, states, seconds = study.train_vae_population(config, seeds, steps)
+    # A 2-d code for 2-d points: with 16 the posterior collapses and E[x|z] sits at the origin.
+    model, states, seconds = study.train_vae_population(config, seeds, steps,
+                                                        latent_dim=2 if toy else 16)
     results = study.evaluate_vae_population(model, states, config.data, samples)
     hyper = [{'lr': 1e-3} for _ in seeds]
   else:
