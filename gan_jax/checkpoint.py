@@ -11,7 +11,6 @@ preservation policy only after a new save completed.
 import os
 import shutil
 import sys
-from typing import Optional
 
 import flax
 import jax

@@ -5,7 +5,6 @@ import time
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 
 def time_steps(step_fn, state, batches, iterations: int):

@@ -1,9 +1,7 @@
 """The training loop that experiment scripts call: data, state, steps, checkpoints, logs, pictures."""
 
-import json
 import os
 import sys
-import time
 
 import jax
 import jax.numpy as jnp

@@ -1,7 +1,6 @@
 """Metrics against independent references (scipy, brute-force loops) and closed forms."""
 
 import numpy as np
-import pytest
 import scipy.linalg
 
 from gan_jax.data.toy import TOY_DATASETS

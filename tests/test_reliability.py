@@ -22,7 +22,6 @@ from conftest import SHARED_TFDS
 from gan_jax import train as train_lib
 from gan_jax.checkpoint import Checkpointer
 from gan_jax.config import build_gan
-from gan_jax.errors import ConfigError
 from gan_jax.state import create_state
 from gan_jax.train import DivergenceError, train_and_evaluate
 

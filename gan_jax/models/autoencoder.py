@@ -4,7 +4,6 @@ import math
 from typing import Sequence
 
 import flax.linen as nn
-import jax.numpy as jnp
 
 
 class Encoder(nn.Module):
