@@ -38,10 +38,12 @@ def train_gan_population(config, seeds: Sequence[int], g_lr, d_lr, b1, num_steps
   return gan, population, time.perf_counter() - start
 
 
-def evaluate_population(gan, population, data_config, num_samples: int, seed: int = 0):
-  """The metrics of each run (EMA generator), as a list of dicts."""
+def evaluate_population(gan, population, data_config, num_samples: int, seed: int = 0,
+                        use_ema: bool = False):
+  """The metrics of each run, as a list of dicts. The raw generator by default, as in Lucic et
+  al.: after a few hundred steps an EMA with decay 0.999 is still mostly the initial weights."""
   k = jax.tree.leaves(population)[0].shape[0]
-  return [evaluation.evaluate(gan, member(population, i), data_config, num_samples, seed)
+  return [evaluation.evaluate(gan, member(population, i), data_config, num_samples, seed, use_ema)
           for i in range(k)]
 
 
