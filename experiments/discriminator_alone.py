@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 
-from gan_jax import cli, ebm as ebm_lib, evaluation  # noqa: E402
+from gan_jax import cli, ebm as ebm_lib, evaluation, plots  # noqa: E402
 from gan_jax.metrics import histogram_divergences  # noqa: E402
 from gan_jax.config import adam  # noqa: E402
 from gan_jax.data import make_data, toy  # noqa: E402
@@ -169,15 +169,11 @@ def mnist_part(workdir, report):
       'seconds_per_sample_generator': generator_per_sample,
       'search_over_generator': search_per_sample / generator_per_sample,
       'fid': metrics['fid'], 'precision': metrics['precision'], 'recall': metrics['recall']}
-  fig, ax = plt.subplots(figsize=(5, 5.4))
-  images = np.clip((samples[:64, ..., 0] + 1) / 2, 0, 1)
-  ax.imshow(images.reshape(8, 8, 28, 28).transpose(0, 2, 1, 3).reshape(224, 224), cmap='gray')
-  ax.set_axis_off()
-  ax.set_title(f'MNIST from D alone ({2 * _LANGEVIN.value} Langevin steps from the buffer)\n'
-               f'FID {metrics["fid"]:.1f}; {search_per_sample * 1e3:.2f} ms/sample vs '
-               f'{generator_per_sample * 1e3:.3f} ms for a DCGAN G', fontsize=8)
-  fig.savefig(os.path.join(workdir, 'mnist_from_d_alone.png'), dpi=100, bbox_inches='tight')
-  plt.close(fig)
+  plots.save_image_grid(
+      samples[:64], os.path.join(workdir, 'mnist_from_d_alone.png'),
+      f'MNIST from D alone ({2 * _LANGEVIN.value} Langevin steps from the buffer)\n'
+      f'FID {metrics["fid"]:.1f}; {search_per_sample * 1e3:.2f} ms/sample vs '
+      f'{generator_per_sample * 1e3:.3f} ms for a DCGAN G')
 
 
 def main(argv):
