@@ -25,10 +25,9 @@ import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 
 from gan_jax import cli, ebm as ebm_lib, evaluation, plots  # noqa: E402
-from gan_jax.metrics import histogram_divergences  # noqa: E402
 from gan_jax.config import adam  # noqa: E402
 from gan_jax.data import make_data, toy  # noqa: E402
-from gan_jax.metrics import mode_coverage  # noqa: E402
+from gan_jax.metrics import histogram_divergences, mode_coverage  # noqa: E402
 from gan_jax.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator  # noqa: E402
 from experiments.configs import mnist_dcgan  # noqa: E402
 

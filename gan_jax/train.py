@@ -153,36 +153,41 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
     device_state, metrics = run.step_fn(device_state, next(batches))
     step += 1
     last = step == config.num_steps
+    logging = step % config.log_every == 0 or last
     saving = step % config.checkpoint_every == 0 or last
-    if step % config.log_every == 0 or saving:   # never save a diverged state
-      finite = jax.device_get(_finite_players(run.from_devices(device_state), metrics))
+    drawing = is_chief and (step % config.sample_every == 0 or last)
+    evaluating = is_chief and config.eval_every and (step % config.eval_every == 0 or last)
+    if not (logging or saving or drawing or evaluating):
+      continue
+    state = run.from_devices(device_state)   # device 0's copy, taken once, off the hot path
+    if logging or saving:   # never save a diverged state
+      finite = jax.device_get(_finite_players(state, metrics))
       if not all(finite.values()):
         player = 'D' if not finite['D'] else 'G'
         message = (f'divergence: a NaN or Inf in the loss or params of {player} at step {step}; '
                    f'last good checkpoint: {last_saved if last_saved is not None else "none"}')
         if config.on_divergence != 'rollback' or last_saved is None:
           raise DivergenceError(message)
-        diverged = run.from_devices(device_state)
         rates = {k: float(v) * config.rollback_lr_factor
-                 for k, v in jax.device_get(learning_rates(diverged)).items()}
-        state = set_learning_rates(checkpointer.restore_latest(diverged), **rates)
+                 for k, v in jax.device_get(learning_rates(state)).items()}
+        state = set_learning_rates(checkpointer.restore_latest(state), **rates)
         print(f'{message}; rolled back to it, learning rates now G {rates["g_lr"]:.3g}, '
               f'D {rates["d_lr"]:.3g}', file=sys.stderr)
         step = int(state.step)
         device_state = run.to_devices(state)
         batches = prefetch(data.batches, step, config.num_steps)
         continue
-    if step % config.log_every == 0 or last:
-      rates = learning_rates(run.from_devices(device_state))
+    if logging:
+      rates = learning_rates(state)
       writer.write(step, jax.device_get({**metrics, **rates}))
-    if is_chief and (step % config.sample_every == 0 or last):
-      _draw(config, workdir, data, run, run.from_devices(device_state), fixed_z, step)
-    if is_chief and config.eval_every and (step % config.eval_every == 0 or last):
-      results = evaluation.evaluate(run.gan, run.from_devices(device_state), config.data,
+    if drawing:
+      _draw(config, workdir, data, run, state, fixed_z, step)
+    if evaluating:
+      results = evaluation.evaluate(run.gan, state, config.data,
                                     config.eval_samples, config.seed, config.eval_use_ema)
       writer.write(step, {f'eval/{k}': v for k, v in results.items()}, training=False)
     if saving:
-      checkpointer.save(step, run.from_devices(device_state))
+      checkpointer.save(step, state)
       last_saved = step
   return run.from_devices(device_state)
 
