@@ -55,16 +55,16 @@ def _setup(name, batch_size):
 
 
 def _model_flops(config, gan, state, shape):
-  """Per-example forward FLOPs of G and D (G with nn.ConvTranspose: the model's own FLOPs)."""
-  generator = gan.generator
+  """Per-example forward FLOPs of G and D, counted on the plain Flax layers (resample='lax')."""
+  generator, discriminator = gan.generator, gan.discriminator
   if config.model.name == 'dcgan':
-    generator = generator.clone(upsample='conv_transpose')
+    generator, discriminator = generator.clone(resample='lax'), discriminator.clone(resample='lax')
   z = jnp.zeros((8, gan.z_dim))
   g_vars = {'params': state.g_params, **state.g_collections}
   d_vars = {'params': state.d_params, **state.d_collections}
   g = profiling.forward_flops(lambda z: generator.apply(g_vars, z, train=False), z) / 8
   x = jnp.zeros((8,) + shape)
-  d = profiling.forward_flops(lambda x: gan.discriminator.apply(d_vars, x, train=False), x) / 8
+  d = profiling.forward_flops(lambda x: discriminator.apply(d_vars, x, train=False), x) / 8
   return g, d
 
 

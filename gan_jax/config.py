@@ -34,7 +34,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.d_batch_norm = True
   c.model.spectral_norm = False
   c.model.compute_dtype = 'float32'      # or bfloat16 (params stay float32)
-  c.model.upsample = 'subpixel'          # dcgan G: or conv_transpose (same params and outputs)
+  c.model.resample = 'space_to_depth'    # dcgan: or lax (nn.Conv/ConvTranspose: same params, outputs)
 
   c.loss = ml_collections.ConfigDict()
   c.loss.name = 'non_saturating'

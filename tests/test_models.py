@@ -1,4 +1,4 @@
-"""Architectures: the PyTorch DCGAN's parameter counts, UpConv2x == ConvTranspose, shapes."""
+"""Architectures: the PyTorch DCGAN's parameter counts, the fast resampling layers == Flax's, shapes."""
 
 import functools
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gan_jax.config import base_config
-from gan_jax.models import (DCGANDiscriminator, DCGANGenerator, ResNetDiscriminator,
+from gan_jax.models import (DCGANDiscriminator, DCGANGenerator, DownConv2x, ResNetDiscriminator,
                             ResNetGenerator, UpConv2x, build_models)
 from gan_jax.state import count_params
 
@@ -43,16 +43,32 @@ def test_dcgan_init_follows_pytorch_example():
   assert abs(scale.mean() - 1.0) < 0.005 and abs(scale.std() - 0.02) < 0.005
 
 
+def _assert_same_layer(layer, reference, x):
+  """Same outputs, and same gradients (first and second order), from the same parameters."""
+  params = layer.init(jax.random.PRNGKey(1), x)
+  np.testing.assert_allclose(layer.apply(params, x), reference.apply(params, x),
+                             rtol=1e-5, atol=1e-6)
+  grad = lambda f: jax.grad(lambda p, x: jnp.sum(jnp.sin(f(p, x))), argnums=(0, 1))(params, x)
+  chex.assert_trees_all_close(grad(layer.apply), grad(reference.apply), rtol=1e-4, atol=1e-5)
+  # A gradient penalty differentiates the input gradient again (reverse over reverse).
+  penalty = lambda f: jax.grad(
+      lambda p: jnp.sum(jax.grad(lambda x: jnp.sum(jnp.sin(f(p, x))))(x) ** 2))(params)
+  chex.assert_trees_all_close(penalty(layer.apply), penalty(reference.apply), rtol=1e-4,
+                              atol=1e-5)
+
+
 @pytest.mark.parametrize('features', [1, 5])
 def test_upconv2x_equals_conv_transpose(features):
   x = jax.random.normal(jax.random.PRNGKey(0), (2, 7, 6, 3))
-  up = UpConv2x(features)
-  params = up.init(jax.random.PRNGKey(1), x)
-  ref = nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)), use_bias=False)
-  np.testing.assert_allclose(up.apply(params, x), ref.apply(params, x), rtol=1e-5, atol=1e-6)
-  # ... and so does its gradient, the reason it exists.
-  grad = lambda f: jax.grad(lambda p, x: jnp.sum(jnp.sin(f(p, x))), argnums=(0, 1))(params, x)
-  chex.assert_trees_all_close(grad(up.apply), grad(ref.apply), rtol=1e-4, atol=1e-5)
+  _assert_same_layer(UpConv2x(features), nn.ConvTranspose(
+      features, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)), use_bias=False), x)
+
+
+@pytest.mark.parametrize('features', [1, 5])
+def test_downconv2x_equals_strided_conv(features):
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 8, 6, 3))
+  _assert_same_layer(DownConv2x(features), nn.Conv(
+      features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False), x)
 
 
 def test_upconv2x_equals_pytorch_conv_transpose_formula():
@@ -73,13 +89,17 @@ def test_upconv2x_equals_pytorch_conv_transpose_formula():
   np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-6)
 
 
-def test_dcgan_generator_upsample_variants_share_params_and_outputs():
+def test_dcgan_resample_variants_share_params_and_outputs():
   z = jax.random.normal(jax.random.PRNGKey(0), (3, 16))
   fast = DCGANGenerator((32, 32, 3), 8)
-  reference = DCGANGenerator((32, 32, 3), 8, upsample='conv_transpose')
+  reference = DCGANGenerator((32, 32, 3), 8, resample='lax')
   variables = fast.init(jax.random.PRNGKey(1), z, train=False)
-  np.testing.assert_allclose(fast.apply(variables, z, train=False),
-                             reference.apply(variables, z, train=False), rtol=1e-5, atol=1e-6)
+  x = fast.apply(variables, z, train=False)
+  np.testing.assert_allclose(x, reference.apply(variables, z, train=False), rtol=1e-5, atol=1e-6)
+  fast_d, reference_d = DCGANDiscriminator(8), DCGANDiscriminator(8, resample='lax')
+  d_variables = fast_d.init(jax.random.PRNGKey(2), x, train=False)
+  np.testing.assert_allclose(fast_d.apply(d_variables, x, train=False),
+                             reference_d.apply(d_variables, x, train=False), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize('shape', [(28, 28, 1), (32, 32, 3), (64, 64, 3)])

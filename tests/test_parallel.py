@@ -19,25 +19,36 @@ _SCRIPT = textwrap.dedent('''
     from gan_jax import parallel
     from gan_jax.steps import make_train_step
 
+    def relative_differences(a_tree, b_tree):
+      out = {{}}
+      for (path, a), b in zip(jax.tree_util.tree_flatten_with_path(a_tree)[0], jax.tree.leaves(b_tree)):
+        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        out[jax.tree_util.keystr(path)] = float(np.linalg.norm(a - b) / max(np.linalg.norm(a), 1e-12))
+      return out
+
+    def perturbed(tree):   # float32 rounding of the inputs: a relative change of 1e-7
+      leaves, treedef = jax.tree.flatten(tree)
+      keys = jax.random.split(jax.random.PRNGKey(11), len(leaves))
+      return treedef.unflatten([
+          x * (1 + 1e-7 * jax.random.normal(k, x.shape)) if x.dtype == jnp.float32 else x
+          for k, x in zip(keys, leaves)])
+
     for name, make, shape in [('mlp', tiny_mlp, (2,)), ('dcgan', tiny_dcgan, (28, 28, 1))]:
       gan = make(batch_size=8, n_critic=2)
       state = init(gan, shape)
       batches = jax.random.uniform(jax.random.PRNGKey(7), (2, 8) + shape, minval=-1, maxval=1)
-      single, single_metrics = make_train_step(gan)(state, batches)
+      single = make_train_step(gan)(state, batches)   # (state, metrics)
+      # How far rounding-level changes of the start move a single-device step: a GAN step can
+      # amplify them (Adam divides small gradients by their own size), so this is the yardstick.
+      rounding = relative_differences(single, make_train_step(gan)(perturbed(init(gan, shape)), batches))
       step = parallel.make_parallel_train_step(gan)
       replicated, metrics = step(parallel.replicate(init(gan, shape)), batches)
-      multi = parallel.unreplicate(replicated)
-      worst, where = 0.0, None
-      paths = jax.tree_util.tree_flatten_with_path(single)[0]
-      for (path, a), b in zip(paths, jax.tree.leaves(multi)):
-        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-        difference = float(np.linalg.norm(a - b) / max(np.linalg.norm(a), 1e-12))
-        if difference > worst:
-          worst, where = difference, jax.tree_util.keystr(path)
-      print(name, 'max relative difference', worst, 'at', where)
-      assert worst < 1e-5, (name, worst)
-      for k in single_metrics:
-        np.testing.assert_allclose(single_metrics[k], metrics[k], rtol=1e-4, atol=1e-5)
+      multi = (parallel.unreplicate(replicated), metrics)
+      excess = {{path: d / (1e-5 + 10 * rounding[path])
+                for path, d in relative_differences(single, multi).items()}}
+      where = max(excess, key=excess.get)
+      print(name, 'worst difference / tolerance', excess[where], 'at', where)
+      assert excess[where] < 1, (name, where, excess[where])
     print('OK')
 ''')
 

@@ -2,8 +2,8 @@
 
 import jax.numpy as jnp
 
-from gan_jax.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from gan_jax.models.layers import UpConv2x
+from gan_jax.models.dcgan import RESAMPLE, DCGANDiscriminator, DCGANGenerator
+from gan_jax.models.layers import DownConv2x, UpConv2x
 from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
 from gan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
 
@@ -14,7 +14,7 @@ def build_models(model_config, data_shape):
   """Returns (generator, discriminator) modules for data of `data_shape` (one example).
 
   model_config fields: name ('mlp' | 'dcgan' | 'resnet'), g_features, d_features (widths),
-  mlp_depth, spectral_norm, d_batch_norm, compute_dtype ('float32' | 'bfloat16'), upsample.
+  mlp_depth, spectral_norm, d_batch_norm, compute_dtype ('float32' | 'bfloat16'), resample (dcgan).
   """
   name = model_config.name
   if model_config.compute_dtype not in _DTYPES:
@@ -33,13 +33,14 @@ def build_models(model_config, data_shape):
     raise ValueError(f"model {name!r} needs images (H, W, C), got examples of shape {data_shape}; "
                      "use model.name='mlp' for vectors")
   if name == 'dcgan':
-    if model_config.upsample not in ('subpixel', 'conv_transpose'):
-      raise ValueError(f"unknown model.upsample {model_config.upsample!r}; "
-                       "choose 'subpixel' or 'conv_transpose'")
+    if model_config.resample not in RESAMPLE:
+      raise ValueError(f'unknown model.resample {model_config.resample!r}; '
+                       f'choose one of {list(RESAMPLE)}')
     return (DCGANGenerator(data_shape, model_config.g_features, dtype=dtype,
-                           upsample=model_config.upsample),
+                           resample=model_config.resample),
             DCGANDiscriminator(model_config.d_features, model_config.d_batch_norm,
-                               model_config.spectral_norm, dtype=dtype))
+                               model_config.spectral_norm, dtype=dtype,
+                               resample=model_config.resample))
   if name == 'resnet':
     if data_shape[0] != data_shape[1] or data_shape[0] % 8:
       raise ValueError(f"model 'resnet' needs square images with side a multiple of 8, "
@@ -50,4 +51,5 @@ def build_models(model_config, data_shape):
 
 
 __all__ = ['build_models', 'DCGANGenerator', 'DCGANDiscriminator', 'MLPGenerator',
-           'MLPDiscriminator', 'ResNetGenerator', 'ResNetDiscriminator', 'UpConv2x']
+           'MLPDiscriminator', 'ResNetGenerator', 'ResNetDiscriminator', 'DownConv2x',
+           'UpConv2x']

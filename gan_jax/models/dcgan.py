@@ -4,7 +4,9 @@ With the defaults (`base_features=64`, `z_dim=100`, 64x64x3) the pair is exactly
 example `dcgan/main.py`: G has 3,576,704 parameters and D 2,765,568, no biases, weights
 N(0, 0.02), BatchNorm scale N(1, 0.02), PyTorch's BN momentum (0.1) and epsilon (1e-5). The
 first G layer, ConvTranspose(k=4, s=1, p=0) of a 1x1 input, is written as the Dense layer it
-equals; the others use `UpConv2x`, which equals ConvTranspose(k=4, s=2, p=1).
+equals; the others use `UpConv2x`, which equals ConvTranspose(k=4, s=2, p=1), and D's strided
+convolutions `DownConv2x` (`resample='space_to_depth'`, fast gradients on CPU), or the plain
+Flax layers (`resample='lax'`): the same functions of the same parameters.
 """
 
 from typing import Any, Optional, Sequence
@@ -12,7 +14,10 @@ from typing import Any, Optional, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from gan_jax.models.layers import UpConv2x, dcgan_kernel_init, dcgan_scale_init, maybe_spectral_norm
+from gan_jax.models.layers import (DownConv2x, UpConv2x, dcgan_kernel_init, dcgan_scale_init,
+                                   maybe_spectral_norm)
+
+RESAMPLE = ('space_to_depth', 'lax')
 
 
 def _start_and_levels(size: int):
@@ -35,19 +40,17 @@ class DCGANGenerator(nn.Module):
   base_features: int = 64
   axis_name: Optional[str] = None   # set by gan_jax.parallel so BN statistics span all devices
   dtype: Any = None                 # compute dtype (e.g. bfloat16); params stay float32
-  # 'subpixel' (UpConv2x, fast on CPU) or 'conv_transpose' (nn.ConvTranspose): the same function
-  # of the same parameters, so checkpoints load into either.
-  upsample: str = 'subpixel'
+  resample: str = 'space_to_depth'  # or 'lax' (nn.ConvTranspose): same params, same outputs
 
   def _up(self, features, level):
     name = f'up{level}'
-    if self.upsample == 'subpixel':
+    if self.resample == 'space_to_depth':
       return UpConv2x(features, dtype=self.dtype, name=name)
-    if self.upsample == 'conv_transpose':
+    if self.resample == 'lax':
       return nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)),
                               use_bias=False, kernel_init=dcgan_kernel_init, dtype=self.dtype,
                               name=name)
-    raise ValueError(f"unknown upsample {self.upsample!r}; use 'subpixel' or 'conv_transpose'")
+    raise ValueError(f'unknown resample {self.resample!r}; choose one of {list(RESAMPLE)}')
 
   @nn.compact
   def __call__(self, z, train: bool = True):
@@ -73,20 +76,28 @@ class DCGANDiscriminator(nn.Module):
   spectral_norm: bool = False
   axis_name: Optional[str] = None
   dtype: Any = None
+  resample: str = 'space_to_depth'  # or 'lax' (nn.Conv): same params, same outputs
+
+  def _down(self, features, level):
+    name = f'down{level}'
+    if self.resample == 'space_to_depth':
+      return DownConv2x(features, dtype=self.dtype, name=name)
+    if self.resample == 'lax':
+      return nn.Conv(features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False,
+                     kernel_init=dcgan_kernel_init, dtype=self.dtype, name=name)
+    raise ValueError(f'unknown resample {self.resample!r}; choose one of {list(RESAMPLE)}')
 
   @nn.compact
   def __call__(self, x, train: bool = True):
     start, levels = _start_and_levels(x.shape[1])
     h = x.astype(self.dtype or x.dtype)
     for level in range(levels):
-      conv = nn.Conv(self.base_features * 2 ** level, (4, 4), strides=(2, 2),
-                     padding=((1, 1), (1, 1)), use_bias=False, kernel_init=dcgan_kernel_init,
-                     dtype=self.dtype)
+      conv = self._down(self.base_features * 2 ** level, level)
       h = maybe_spectral_norm(conv, self.spectral_norm, train)(h)
       if level > 0 and self.batch_norm:
         h = _batch_norm(train, self.axis_name, self.dtype)(h)
       h = nn.leaky_relu(h, 0.2)
     head = nn.Conv(1, (start, start), padding='VALID', use_bias=False,
-                   kernel_init=dcgan_kernel_init, dtype=self.dtype)
+                   kernel_init=dcgan_kernel_init, dtype=self.dtype, name='head')
     h = maybe_spectral_norm(head, self.spectral_norm, train)(h)
     return h.reshape(x.shape[0]).astype(jnp.float32)
