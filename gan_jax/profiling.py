@@ -61,9 +61,10 @@ def gan_iteration_flops(g_flops: float, d_flops: float, n_critic: int) -> float:
   """FLOPs of one iteration from per-example forward FLOPs, with backward = 2 x forward.
 
   A D step runs G forward (no gradient) and D forward and backward on real and fake data:
-  F_G + 6 F_D. A G step runs G and D forward and backward: 3 F_G + 3 F_D.
+  F_G + 6 F_D. A G step runs D forward and backward and G backward: 2 F_G + 3 F_D, with G's
+  forward taken from the last D step (as `train_step` and the PyTorch example do).
   """
-  return n_critic * (g_flops + 6 * d_flops) + 3 * g_flops + 3 * d_flops
+  return n_critic * (g_flops + 6 * d_flops) + 2 * g_flops + 3 * d_flops
 
 
 def matmul_peak_gflops(n: int = 2048, repeats: int = 5) -> float:
