@@ -1,6 +1,7 @@
 """Architectures: the PyTorch DCGAN's parameter counts, the fast resampling layers == Flax's, shapes."""
 
 import functools
+import re
 
 import chex
 import flax.linen as nn
@@ -12,6 +13,7 @@ import pytest
 from gan_jax.config import base_config
 from gan_jax.models import (DCGANDiscriminator, DCGANGenerator, DownConv2x, ResNetDiscriminator,
                             ResNetGenerator, UpConv2x, build_models)
+from gan_jax.models.layers import conv4x4_stride2, conv4x4_stride2_transpose
 from gan_jax.state import count_params
 
 
@@ -69,6 +71,26 @@ def test_downconv2x_equals_strided_conv(features):
   x = jax.random.normal(jax.random.PRNGKey(0), (2, 8, 6, 3))
   _assert_same_layer(DownConv2x(features), nn.Conv(
       features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False), x)
+
+
+def test_resampling_under_vmap_over_runs_is_one_convolution_per_run():
+  """K runs' kernels vmapped: values and gradients equal the runs' own, and on CPU no grouped
+  convolution (which XLA:CPU runs ~5x slower than K separate ones)."""
+  xs = jax.random.normal(jax.random.PRNGKey(0), (3, 2, 8, 6, 4))        # 3 runs
+  kernels = 0.1 * jax.random.normal(jax.random.PRNGKey(1), (3, 4, 4, 4, 5))
+
+  def loss(x, kernel):
+    y = conv4x4_stride2(x, kernel)
+    return jnp.sum(jnp.sin(conv4x4_stride2_transpose(y, kernel)))
+
+  grads = jax.vmap(jax.grad(loss, argnums=(0, 1)))(xs, kernels)
+  for k in range(3):
+    chex.assert_trees_all_close(jax.tree.map(lambda g: g[k], grads),
+                                jax.grad(loss, argnums=(0, 1))(xs[k], kernels[k]),
+                                rtol=1e-5, atol=1e-6)
+  hlo = jax.jit(jax.vmap(jax.grad(loss, argnums=(0, 1)))).lower(xs, kernels).as_text()
+  groups = re.findall(r'(?:feature|batch)_group_count = (\d+)', hlo)
+  assert groups and set(groups) == {'1'}, sorted(set(groups))
 
 
 def test_upconv2x_equals_pytorch_conv_transpose_formula():

@@ -16,10 +16,15 @@ def dcgan_scale_init(key, shape, dtype=jnp.float32):
 
 # The DCGAN resampling pair: a 4x4 stride-2 convolution with padding 1 (D's down-sampling) and
 # its adjoint, the transposed convolution (G's up-sampling). Same functions as lax's, other
-# gradients: XLA's CPU backend runs the gradient of a strided convolution with respect to its
-# input (a fractionally strided, i.e. input-dilated, convolution) 3-5x slower than the forward.
-# Folding 2x2 pixel blocks into channels (space-to-depth) turns that into a stride-1 2x2
-# convolution of the same FLOPs, which it runs fast. experiments/benchmark.py measures the step.
+# derivatives and batching rules, for XLA's CPU backend:
+# - it runs the gradient of a strided convolution with respect to its input (an input-dilated
+#   convolution) 3-5x slower than the forward. Folding 2x2 pixel blocks into channels
+#   (space-to-depth) turns that into a stride-1 2x2 convolution of the same FLOPs, run fast;
+# - under vmap over runs (gan_jax.population), lax batches a convolution whose kernel is batched
+#   into one grouped convolution, which it runs ~5x slower than the separate convolutions; on
+#   CPU the rule here runs one convolution per run.
+# The three linear maps below (forward, adjoint, kernel gradient) are each other's derivatives,
+# so gradients of any order stay within them. experiments/benchmark.py measures the step.
 
 _DIMENSIONS = ('NHWC', 'HWIO', 'NHWC')
 
@@ -50,32 +55,49 @@ def _conv_stride2_transpose(y, kernel):
   return _depth_to_space(z)[:, 1:-1, 1:-1, :]
 
 
-def _kernel_gradient(x, dy, kernel):
+def _kernel_gradient(x, dy):
   """d<_conv_stride2(x, k), dy>/dk: lax's own rule, which XLA:CPU runs at forward speed."""
-  spec = jax.ShapeDtypeStruct(kernel.shape, kernel.dtype)
+  spec = jax.ShapeDtypeStruct((4, 4, x.shape[-1], dy.shape[-1]), x.dtype)
   return jax.linear_transpose(lambda k: _conv_stride2(x, k), spec)(dy)[0]
 
 
-@jax.custom_vjp
-def conv4x4_stride2(x, kernel):
-  """`lax.conv(x, kernel, stride 2, padding 1)`, kernel (4, 4, C, O); fast input gradient."""
-  return _conv_stride2(x, kernel)
+def _per_run_batching(function, per_run):
+  """`function` (of two arrays) with a vmap rule: on CPU, a loop over the vmapped axis when
+  `per_run(*in_batched)` says the arguments belong to separate runs; else lax's rule (a grouped
+  convolution, which accelerators run well)."""
+  batched = jax.custom_batching.custom_vmap(function)
 
+  @batched.def_vmap
+  def rule(axis_size, in_batched, a, b):
+    if per_run(*in_batched) and jax.default_backend() == 'cpu':
+      outputs = [function(a[i] if in_batched[0] else a, b[i] if in_batched[1] else b)
+                 for i in range(axis_size)]
+      return jnp.stack(outputs), True
+    axes = tuple(0 if batched_arg else None for batched_arg in in_batched)
+    return jax.vmap(function, in_axes=axes)(a, b), True
+
+  return jax.custom_vjp(batched)
+
+
+_kernel_is_batched = lambda data_batched, kernel_batched: kernel_batched
+_both_batched = lambda x_batched, dy_batched: x_batched and dy_batched
+conv4x4_stride2 = _per_run_batching(_conv_stride2, _kernel_is_batched)
+conv4x4_stride2_transpose = _per_run_batching(_conv_stride2_transpose, _kernel_is_batched)
+kernel_gradient = _per_run_batching(_kernel_gradient, _both_batched)
+conv4x4_stride2.__doc__ = """`lax.conv(x, kernel, stride 2, padding 1)`, kernel (4, 4, C, O)."""
+conv4x4_stride2_transpose.__doc__ = """Its adjoint in x: (N, H, W, O) -> (N, 2H, 2W, C)."""
+kernel_gradient.__doc__ = """Its gradient in the kernel: (x, dy) -> (4, 4, C, O)."""
 
 conv4x4_stride2.defvjp(
-    lambda x, kernel: (_conv_stride2(x, kernel), (x, kernel)),
-    lambda res, dy: (_conv_stride2_transpose(dy, res[1]), _kernel_gradient(res[0], dy, res[1])))
-
-
-@jax.custom_vjp
-def conv4x4_stride2_transpose(y, kernel):
-  """The adjoint of `conv4x4_stride2` in its input: (N, H, W, O) -> (N, 2H, 2W, C)."""
-  return _conv_stride2_transpose(y, kernel)
-
-
+    lambda x, kernel: (conv4x4_stride2(x, kernel), (x, kernel)),
+    lambda res, dy: (conv4x4_stride2_transpose(dy, res[1]), kernel_gradient(res[0], dy)))
 conv4x4_stride2_transpose.defvjp(
-    lambda y, kernel: (_conv_stride2_transpose(y, kernel), (y, kernel)),
-    lambda res, g: (_conv_stride2(g, res[1]), _kernel_gradient(g, res[0], res[1])))
+    lambda y, kernel: (conv4x4_stride2_transpose(y, kernel), (y, kernel)),
+    lambda res, g: (conv4x4_stride2(g, res[1]), kernel_gradient(g, res[0])))
+# <kernel_gradient(x, dy), K> = <conv4x4_stride2(x, K), dy> = <x, conv4x4_stride2_transpose(dy, K)>
+kernel_gradient.defvjp(
+    lambda x, dy: (kernel_gradient(x, dy), (x, dy)),
+    lambda res, k: (conv4x4_stride2_transpose(res[1], k), conv4x4_stride2(res[0], k)))
 
 
 class DownConv2x(nn.Module):
