@@ -4,6 +4,7 @@ if PyTorch is installed, side by side with the PyTorch reference in the same pro
 python experiments/benchmark.py --output=benchmark.json
 python experiments/benchmark.py --models=dcgan64 --batches=64 --torch   # the PyTorch ratio
 python experiments/benchmark.py --data_dir=../shared/data/tensorflow_datasets   # + input pipeline
+python experiments/benchmark.py --models= --layers   # each DCGAN-64 resampling layer alone
 
 For each model and batch size: seconds per iteration (n_critic D steps + 1 G step, compiled,
 after warm-up, median of repeats, block_until_ready), images/s, model FLOPs per image (counted
@@ -18,6 +19,7 @@ import json
 import platform
 import time
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -26,6 +28,7 @@ from absl import flags
 from gan_jax import cli, profiling
 from gan_jax.config import build_gan
 from gan_jax.data import make_data
+from gan_jax.models import DownConv2x, UpConv2x
 from gan_jax.state import create_state
 from gan_jax.steps import make_train_step, train_step
 from experiments.configs import celeba64_dcgan, cifar10_sngan, mnist_dcgan
@@ -37,6 +40,8 @@ _TORCH = flags.DEFINE_boolean('torch', True, 'Compare with PyTorch when it is in
 _DTYPE = flags.DEFINE_enum('compute_dtype', 'float32', ['float32', 'bfloat16'], 'Compute dtype.')
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS dir with MNIST: time the input pipeline.')
 _OUTPUT = flags.DEFINE_string('output', None, 'JSON file for the results.')
+_LAYERS = flags.DEFINE_boolean('layers', False, 'Time each DCGAN-64 resampling layer alone, '
+                               'as the Flax layer and as the space-to-depth one, at batch 64.')
 
 CONFIGS = {'dcgan28': (mnist_dcgan, (28, 28, 1)), 'dcgan64': (celeba64_dcgan, (64, 64, 3)),
            'sngan32': (cifar10_sngan, (32, 32, 3))}
@@ -125,6 +130,56 @@ def measure(name, batch_size, peak):
   return row
 
 
+# (input side, input channels, output channels) of DCGAN-64's strided and transposed convolutions.
+_D_LAYERS = ((64, 3, 64), (32, 64, 128), (16, 128, 256), (8, 256, 512))
+_G_LAYERS = ((4, 512, 256), (8, 256, 128), (16, 128, 64), (32, 64, 3))
+
+
+def _layer_pair(kind, features):
+  """(Flax layer, this project's layer): the same function of the same parameters."""
+  if kind == 'down':
+    return (nn.Conv(features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False),
+            DownConv2x(features))
+  return (nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)),
+                           use_bias=False), UpConv2x(features))
+
+
+def _time_ms(fn, *args):
+  jax.block_until_ready(fn(*args))
+  samples = []
+  for _ in range(_REPEATS.value):
+    start = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    samples.append(time.perf_counter() - start)
+  return 1e3 * float(np.median(samples))
+
+
+def layer_timings(batch_size=64):
+  """Milliseconds for the forward pass, the input gradient and the kernel gradient of each layer."""
+  rows = []
+  for kind, shapes in (('down', _D_LAYERS), ('up', _G_LAYERS)):
+    for side, c_in, c_out in shapes:
+      x = jax.random.normal(jax.random.PRNGKey(0), (batch_size, side, side, c_in))
+      row = {'layer': kind, 'input': [side, side, c_in], 'features': c_out}
+      for name, layer in zip(('lax', 'space_to_depth'), _layer_pair(kind, c_out)):
+        params = layer.init(jax.random.PRNGKey(1), x)
+        forward = jax.jit(layer.apply)
+        y = forward(params, x)
+        dy = jax.random.normal(jax.random.PRNGKey(2), y.shape)
+        input_grad = jax.jit(lambda p, x, dy, f=layer.apply: jax.vjp(lambda x: f(p, x), x)[1](dy))
+        kernel_grad = jax.jit(lambda p, x, dy, f=layer.apply: jax.vjp(lambda p: f(p, x), p)[1](dy))
+        row[name] = {'forward_ms': _time_ms(forward, params, x),
+                     'input_grad_ms': _time_ms(input_grad, params, x, dy),
+                     'kernel_grad_ms': _time_ms(kernel_grad, params, x, dy)}
+        row[name]['total_ms'] = sum(row[name].values())
+      rows.append(row)
+      lax_ms, ours = row['lax'], row['space_to_depth']
+      print(f'{kind:4} {side:3d}x{side}x{c_in:<4d}-> {c_out:<4d} '
+            + ' '.join(f'{lax_ms[k]:8.1f} {ours[k]:8.1f}' for k in
+                       ('forward_ms', 'input_grad_ms', 'kernel_grad_ms', 'total_ms')), flush=True)
+  return rows
+
+
 def input_pipeline(seconds_per_step):
   config = mnist_dcgan.get_config()
   config.data.data_dir = _DATA_DIR.value
@@ -149,6 +204,14 @@ def main(argv):
   device = jax.devices()[0]
   print(f'device: {device.device_kind} ({jax.default_backend()}), {platform.processor() or ""} '
         f'jax {jax.__version__}, torch {torch_version}; float32 matmul peak {peak:.1f} GFLOP/s')
+  results = {'device': str(device.device_kind), 'backend': jax.default_backend(),
+             'jax': jax.__version__, 'torch': torch_version, 'matmul_peak_gflops': peak,
+             'compute_dtype': _DTYPE.value}
+  if _LAYERS.value:
+    print(f'milliseconds at batch 64, lax (nn.Conv / nn.ConvTranspose) then space_to_depth:\n'
+          f'{"layer":22} {"forward":>17} {"input gradient":>17} {"kernel gradient":>17} '
+          f'{"total":>17}')
+    results['layers'] = layer_timings()
   rows = []
   header = (f'{"model":8} {"batch":>5} {"s/iter":>8} {"img/s":>8} {"GFLOP/img":>9} '
             f'{"XLA GF/img":>10} {"GFLOP/s":>8} {"of peak":>7} {"torch img/s":>11} {"jax/torch":>9}')
@@ -163,9 +226,7 @@ def main(argv):
             f'{row["images_per_second"]:8.1f} {row["model_gflop_per_image"]:9.3f} '
             f'{row["xla_gflop_per_image"]:10.3f} {row["achieved_gflops"]:8.1f} '
             f'{row["fraction_of_matmul_peak"]:7.2f} {torch_part}', flush=True)
-  results = {'device': str(device.device_kind), 'backend': jax.default_backend(),
-             'jax': jax.__version__, 'torch': torch_version, 'matmul_peak_gflops': peak,
-             'compute_dtype': _DTYPE.value, 'rows': rows}
+  results['rows'] = rows
   if _DATA_DIR.value:
     step = next((r for r in rows if r['model'] == 'dcgan28' and r['batch'] == 64), None)
     if step is None:

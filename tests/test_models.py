@@ -59,16 +59,17 @@ def _assert_same_layer(layer, reference, x):
                               atol=1e-5)
 
 
-@pytest.mark.parametrize('features', [1, 5])
+@pytest.mark.parametrize('features', [1, 5])   # 1: lax's transpose; 5: space-to-depth
 def test_upconv2x_equals_conv_transpose(features):
   x = jax.random.normal(jax.random.PRNGKey(0), (2, 7, 6, 3))
   _assert_same_layer(UpConv2x(features), nn.ConvTranspose(
       features, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)), use_bias=False), x)
 
 
-@pytest.mark.parametrize('features', [1, 5])
-def test_downconv2x_equals_strided_conv(features):
-  x = jax.random.normal(jax.random.PRNGKey(0), (2, 8, 6, 3))
+# Inputs whose outputs have at most 16 positions take lax's transpose, larger ones space-to-depth.
+@pytest.mark.parametrize('features,height_width', [(1, (8, 6)), (5, (8, 6)), (5, (12, 10))])
+def test_downconv2x_equals_strided_conv(features, height_width):
+  x = jax.random.normal(jax.random.PRNGKey(0), (2,) + height_width + (3,))
   _assert_same_layer(DownConv2x(features), nn.Conv(
       features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False), x)
 
@@ -76,7 +77,7 @@ def test_downconv2x_equals_strided_conv(features):
 def test_resampling_under_vmap_over_runs_is_one_convolution_per_run():
   """K runs' kernels vmapped: values and gradients equal the runs' own, and on CPU no grouped
   convolution (which XLA:CPU runs ~5x slower than K separate ones)."""
-  xs = jax.random.normal(jax.random.PRNGKey(0), (3, 2, 8, 6, 4))        # 3 runs
+  xs = jax.random.normal(jax.random.PRNGKey(0), (3, 2, 12, 10, 4))      # 3 runs
   kernels = 0.1 * jax.random.normal(jax.random.PRNGKey(1), (3, 4, 4, 4, 5))
 
   def loss(x, kernel):
