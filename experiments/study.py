@@ -43,7 +43,7 @@ _EVAL_SAMPLES = flags.DEFINE_integer('eval_samples', 10000, 'Samples for FID.')
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (else $TFDS_DATA_DIR).')
 _SPEED_ONLY = flags.DEFINE_boolean('speed_only', False, 'Only the vmap speed comparison.')
 _SPEED_STEPS = flags.DEFINE_integer('speed_steps', None, 'Steps of the speed comparison '
-                                    '(default 300 on toy data, 20 on images).')
+                                    '(default 1000 on toy data, 100 on images).')
 
 
 def base_config(dataset):
@@ -72,7 +72,7 @@ def method_config(dataset, method, rng):
 def speed_comparison(dataset, strategy, k=8, steps=None):
   """Seconds for k runs trained one after another against k runs in one population step."""
   config = base_config(dataset)
-  steps = steps or (300 if dataset in ('ring8', 'grid25') else 20)
+  steps = steps or (1000 if dataset in ('ring8', 'grid25') else 100)
   data = make_data(config.data, config.batch_size, config.n_critic, config.seed)
   gan = build_gan(config, data.example_shape)
   single = make_train_step(gan)

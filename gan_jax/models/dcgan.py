@@ -20,6 +20,20 @@ from gan_jax.models.layers import (DownConv2x, UpConv2x, dcgan_kernel_init, dcga
 RESAMPLE = ('space_to_depth', 'lax')
 
 
+def _resampling_layer(direction: str, features: int, resample: str, dtype, name: str):
+  """D's 2x down-sampling or G's 2x up-sampling layer: this project's or Flax's (same params)."""
+  if resample not in RESAMPLE:
+    raise ValueError(f'unknown resample {resample!r}; choose one of {list(RESAMPLE)}')
+  if resample == 'space_to_depth':
+    layer = DownConv2x if direction == 'down' else UpConv2x
+    return layer(features, dtype=dtype, name=name)
+  if direction == 'down':
+    return nn.Conv(features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False,
+                   kernel_init=dcgan_kernel_init, dtype=dtype, name=name)
+  return nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)),
+                          use_bias=False, kernel_init=dcgan_kernel_init, dtype=dtype, name=name)
+
+
 def _start_and_levels(size: int):
   """Spatial size of the first feature map (7 for 28x28, else 4) and the number of 2x levels."""
   start = 7 if size % 7 == 0 else 4
@@ -42,16 +56,6 @@ class DCGANGenerator(nn.Module):
   dtype: Any = None                 # compute dtype (e.g. bfloat16); params stay float32
   resample: str = 'space_to_depth'  # or 'lax' (nn.ConvTranspose): same params, same outputs
 
-  def _up(self, features, level):
-    name = f'up{level}'
-    if self.resample == 'space_to_depth':
-      return UpConv2x(features, dtype=self.dtype, name=name)
-    if self.resample == 'lax':
-      return nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)),
-                              use_bias=False, kernel_init=dcgan_kernel_init, dtype=self.dtype,
-                              name=name)
-    raise ValueError(f'unknown resample {self.resample!r}; choose one of {list(RESAMPLE)}')
-
   @nn.compact
   def __call__(self, z, train: bool = True):
     height, _, channels = self.output_shape
@@ -63,9 +67,9 @@ class DCGANGenerator(nn.Module):
     h = nn.relu(_batch_norm(train, self.axis_name, self.dtype)(h))
     for level in range(levels - 1):
       features //= 2
-      h = self._up(features, level)(h)
+      h = _resampling_layer('up', features, self.resample, self.dtype, f'up{level}')(h)
       h = nn.relu(_batch_norm(train, self.axis_name, self.dtype)(h))
-    h = self._up(channels, levels - 1)(h)
+    h = _resampling_layer('up', channels, self.resample, self.dtype, f'up{levels - 1}')(h)
     return jnp.tanh(h).astype(jnp.float32)
 
 
@@ -78,21 +82,13 @@ class DCGANDiscriminator(nn.Module):
   dtype: Any = None
   resample: str = 'space_to_depth'  # or 'lax' (nn.Conv): same params, same outputs
 
-  def _down(self, features, level):
-    name = f'down{level}'
-    if self.resample == 'space_to_depth':
-      return DownConv2x(features, dtype=self.dtype, name=name)
-    if self.resample == 'lax':
-      return nn.Conv(features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False,
-                     kernel_init=dcgan_kernel_init, dtype=self.dtype, name=name)
-    raise ValueError(f'unknown resample {self.resample!r}; choose one of {list(RESAMPLE)}')
-
   @nn.compact
   def __call__(self, x, train: bool = True):
     start, levels = _start_and_levels(x.shape[1])
     h = x.astype(self.dtype or x.dtype)
     for level in range(levels):
-      conv = self._down(self.base_features * 2 ** level, level)
+      conv = _resampling_layer('down', self.base_features * 2 ** level, self.resample,
+                               self.dtype, f'down{level}')
       h = maybe_spectral_norm(conv, self.spectral_norm, train)(h)
       if level > 0 and self.batch_norm:
         h = _batch_norm(train, self.axis_name, self.dtype)(h)

@@ -106,47 +106,48 @@ kernel_gradient.defvjp(
     lambda res, k: (conv4x4_stride2_transpose(res[1], k), conv4x4_stride2(res[0], k)))
 
 
-class DownConv2x(nn.Module):
-  """Exactly `nn.Conv(features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False)`.
-
-  The DCGAN discriminator's layer: same parameter ('kernel', (4, 4, C_in, C_out)), same outputs,
-  computed by `conv4x4_stride2` for its fast gradient.
-  """
+class _Resample2x(nn.Module):
+  """A 4x4 kernel of shape (4, 4, C_in, C_out) ('kernel', as Flax's layers name it)."""
   features: int
   kernel_init: Callable = dcgan_kernel_init
   dtype: Any = None
   param_dtype: Any = jnp.float32
+
+  def _kernel_and_input(self, x):
+    kernel = self.param('kernel', self.kernel_init, (4, 4, x.shape[-1], self.features),
+                        self.param_dtype)
+    dtype = self.dtype or x.dtype
+    return kernel.astype(dtype), x.astype(dtype)
+
+
+class DownConv2x(_Resample2x):
+  """Exactly `nn.Conv(features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False)`.
+
+  The DCGAN discriminator's layer: same parameter, same outputs, computed by `conv4x4_stride2`
+  for its fast gradient.
+  """
 
   @nn.compact
   def __call__(self, x):
     if x.shape[1] % 2 or x.shape[2] % 2:
       raise ValueError(f'DownConv2x needs an even height and width, got {x.shape[1:3]}')
-    kernel = self.param('kernel', self.kernel_init, (4, 4, x.shape[-1], self.features),
-                        self.param_dtype)
-    dtype = self.dtype or x.dtype
-    return conv4x4_stride2(x.astype(dtype), kernel.astype(dtype))
+    kernel, x = self._kernel_and_input(x)
+    return conv4x4_stride2(x, kernel)
 
 
-class UpConv2x(nn.Module):
+class UpConv2x(_Resample2x):
   """Exactly `nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)), use_bias=False)`.
 
   This is PyTorch's `ConvTranspose2d(k=4, s=2, p=1)` (with the kernel flipped), the DCGAN
-  generator's up-sampling layer: same parameter ('kernel', (4, 4, C_in, C_out)), same outputs,
-  computed by `conv4x4_stride2_transpose`: the transposed convolution is the adjoint of the
-  strided one with the kernel flipped and its channel axes swapped.
+  generator's up-sampling layer: same parameter, same outputs, computed by
+  `conv4x4_stride2_transpose`: the transposed convolution is the adjoint of the strided one
+  with the kernel flipped and its channel axes swapped.
   """
-  features: int
-  kernel_init: Callable = dcgan_kernel_init
-  dtype: Any = None
-  param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x):
-    kernel = self.param('kernel', self.kernel_init, (4, 4, x.shape[-1], self.features),
-                        self.param_dtype)
-    dtype = self.dtype or x.dtype
-    adjoint_kernel = kernel[::-1, ::-1].transpose(0, 1, 3, 2).astype(dtype)
-    return conv4x4_stride2_transpose(x.astype(dtype), adjoint_kernel)
+    kernel, x = self._kernel_and_input(x)
+    return conv4x4_stride2_transpose(x, kernel[::-1, ::-1].transpose(0, 1, 3, 2))
 
 
 def maybe_spectral_norm(layer: nn.Module, enabled: bool, train: bool):
