@@ -125,6 +125,26 @@ def test_dcgan_resample_variants_share_params_and_outputs():
                              reference_d.apply(d_variables, x, train=False), rtol=1e-5, atol=1e-6)
 
 
+def test_dcgan_head_is_the_pytorch_examples_valid_convolution():
+  d = DCGANDiscriminator(8)
+  x = jax.random.normal(jax.random.PRNGKey(0), (3, 28, 28, 1))
+  variables = d.init(jax.random.PRNGKey(1), x, train=False)
+  features = {}
+
+  def grab_head_input(next_fun, args, kwargs, context):
+    if context.module.name == 'head':
+      features['head'] = args[0]
+    return next_fun(*args, **kwargs)
+
+  with nn.intercept_methods(grab_head_input):
+    logits = d.apply(variables, x, train=False)
+  kernel = variables['params']['head']['kernel']
+  assert kernel.shape == (7, 7, 16, 1)
+  expected = jax.lax.conv_general_dilated(features['head'], kernel, (1, 1), 'VALID',
+                                          dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  np.testing.assert_allclose(logits, expected.reshape(3), rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize('shape', [(28, 28, 1), (32, 32, 3), (64, 64, 3)])
 def test_dcgan_shapes(shape):
   g, d = DCGANGenerator(shape, 8), DCGANDiscriminator(8)

@@ -3,8 +3,8 @@
 With the defaults (`base_features=64`, `z_dim=100`, 64x64x3) the pair is exactly the PyTorch
 example `dcgan/main.py`: G has 3,576,704 parameters and D 2,765,568, no biases, weights
 N(0, 0.02), BatchNorm scale N(1, 0.02), PyTorch's BN momentum (0.1) and epsilon (1e-5). The
-first G layer, ConvTranspose(k=4, s=1, p=0) of a 1x1 input, is written as the Dense layer it
-equals; the others use `UpConv2x`, which equals ConvTranspose(k=4, s=2, p=1), and D's strided
+first G layer, ConvTranspose(k=4, s=1, p=0) of a 1x1 input, and D's last, Conv(k=4, VALID) of
+a 4x4 map, are written as the dense contractions they equal; the others use `UpConv2x`, which equals ConvTranspose(k=4, s=2, p=1), and D's strided
 convolutions `DownConv2x` (`resample='space_to_depth'`, fast gradients on CPU), or the plain
 Flax layers (`resample='lax'`): the same functions of the same parameters.
 """
@@ -93,7 +93,10 @@ class DCGANDiscriminator(nn.Module):
       if level > 0 and self.batch_norm:
         h = _batch_norm(train, self.axis_name, self.dtype)(h)
       h = nn.leaky_relu(h, 0.2)
-    head = nn.Conv(1, (start, start), padding='VALID', use_bias=False,
-                   kernel_init=dcgan_kernel_init, dtype=self.dtype, name='head')
+    # Conv(k=start, VALID) of a start x start map, as the contraction it is (same kernel): its
+    # gradients become an outer product and a matrix-vector product, where XLA:CPU ran the
+    # convolution's input gradient as a padded convolution (~7% of DCGAN-28's step).
+    head = nn.DenseGeneral(1, axis=(-3, -2, -1), use_bias=False, kernel_init=dcgan_kernel_init,
+                           dtype=self.dtype, name='head')
     h = maybe_spectral_norm(head, self.spectral_norm, train)(h)
     return h.reshape(x.shape[0]).astype(jnp.float32)
