@@ -1,9 +1,10 @@
-"""What every experiment script shares: flag parsing and exit statuses.
+"""What every experiment script shares: flag parsing, exit statuses, the command echoed.
 
 Bad input (a flag or config key that does not exist, a value of the wrong type, any
 ConfigError) exits with status 2 and one line; a divergence exits with status 3.
 """
 
+import shlex
 import sys
 
 from absl import app, flags, logging
@@ -49,6 +50,8 @@ def run(main):
     logging.set_verbosity(logging.ERROR)   # orbax logs every save; TFDS warns on missing data
     if len(argv) > 1:
       _fail(f'unexpected arguments {argv[1:]}', EXIT_BAD_INPUT)
+    # Every figure a script prints comes with the command that produced it.
+    print('command: python ' + ' '.join(shlex.quote(arg) for arg in sys.argv), flush=True)
     try:
       main(argv)
     except ConfigError as error:
