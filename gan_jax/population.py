@@ -51,7 +51,7 @@ def make_population_train_step(gan: GAN, strategy: Optional[str] = None):
   weights into grouped convolutions): the fast choice on accelerators. XLA's CPU backend runs
   grouped convolutions slowly (K = 8 DCGAN-28 runs took 5x longer vmapped than one after
   another); the DCGAN layers' own vmap rule runs one convolution per run there (0.8x of
-  sequential), still behind 'unroll' (0.93-0.97x), the K steps side by side in one compiled
+  sequential), still behind 'unroll' (0.88-0.97x), the K steps side by side in one compiled
   program, which is the default on CPU.
   """
   strategy = strategy or ('unroll' if jax.default_backend() == 'cpu' else 'vmap')
