@@ -10,8 +10,11 @@ For each model and batch size: seconds per iteration (n_critic D steps + 1 G ste
 after warm-up, median of repeats, block_until_ready), images/s, model FLOPs per image (counted
 from the layer shapes of the traced forward passes, backward = 2 x forward; the transposed
 convolutions counted as a direct implementation would run them), XLA's own count of the FLOPs
-it executes, achieved GFLOP/s and its fraction of the float32 matrix-multiply peak measured in
-the same run.
+it executes, achieved GFLOP/s and its fraction of the matrix-multiply peak measured in the same
+run, in the compute dtype (float32, or bfloat16 with --compute_dtype=bfloat16).
+
+On a GPU or TPU: python experiments/benchmark.py --models=dcgan64 \
+    --batches=64,256 --output=benchmark_gpu.json, and again with --compute_dtype=bfloat16.
 """
 
 import functools
@@ -87,7 +90,9 @@ def _torch_trainer(name, batch_size):
     from experiments import torch_reference
   except ImportError:
     return None
-  return torch_reference.Trainer(name, batch_size)
+  import torch
+  on_gpu = jax.default_backend() == 'gpu' and torch.cuda.is_available()
+  return torch_reference.Trainer(name, batch_size, device='cuda' if on_gpu else 'cpu')
 
 
 def _time_torch(trainer, repeats):
@@ -95,6 +100,7 @@ def _time_torch(trainer, repeats):
   for _ in range(repeats):
     start = time.perf_counter()
     trainer.step()
+    trainer.synchronize()
     samples.append(time.perf_counter() - start)
   return samples
 
@@ -195,7 +201,7 @@ def input_pipeline(seconds_per_step):
 
 def main(argv):
   del argv
-  peak = profiling.matmul_peak_gflops()
+  peak = profiling.matmul_peak_gflops(jnp.dtype(_DTYPE.value))
   try:
     import torch
     torch_version = torch.__version__
@@ -203,7 +209,7 @@ def main(argv):
     torch_version = None
   device = jax.devices()[0]
   print(f'device: {device.device_kind} ({jax.default_backend()}), {platform.processor() or ""} '
-        f'jax {jax.__version__}, torch {torch_version}; float32 matmul peak {peak:.1f} GFLOP/s')
+        f'jax {jax.__version__}, torch {torch_version}; {_DTYPE.value} matmul peak {peak:.1f} GFLOP/s')
   results = {'device': str(device.device_kind), 'backend': jax.default_backend(),
              'jax': jax.__version__, 'torch': torch_version, 'matmul_peak_gflops': peak,
              'compute_dtype': _DTYPE.value}

@@ -56,24 +56,27 @@ def dcgan28(nz=100, ngf=64, ndf=64, nc=1):
 class Trainer:
   """The example's training iteration; `step()` runs one D update and one G update."""
 
-  def __init__(self, name, batch_size, nz=100):
+  def __init__(self, name, batch_size, nz=100, device='cpu'):
     torch.manual_seed(0)
+    self.device = torch.device(device)
     self.generator, self.discriminator, shape = {'dcgan64': dcgan64, 'dcgan28': dcgan28}[name]()
     self.generator.apply(weights_init)
     self.discriminator.apply(weights_init)
+    self.generator.to(self.device)
+    self.discriminator.to(self.device)
     self.criterion = nn.BCELoss()
     self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    self.real = torch.rand((batch_size,) + shape) * 2 - 1
+    self.real = torch.rand((batch_size,) + shape, device=self.device) * 2 - 1
     self.batch_size, self.nz = batch_size, nz
 
   def step(self):
     real_label, fake_label = 1.0, 0.0
     self.discriminator.zero_grad()
-    label = torch.full((self.batch_size,), real_label)
+    label = torch.full((self.batch_size,), real_label, device=self.device)
     output = self.discriminator(self.real).view(-1)
     self.criterion(output, label).backward()
-    noise = torch.randn(self.batch_size, self.nz, 1, 1)
+    noise = torch.randn(self.batch_size, self.nz, 1, 1, device=self.device)
     fake = self.generator(noise)
     label.fill_(fake_label)
     output = self.discriminator(fake.detach()).view(-1)
@@ -84,6 +87,11 @@ class Trainer:
     output = self.discriminator(fake).view(-1)
     self.criterion(output, label).backward()
     self.opt_g.step()
+
+  def synchronize(self):
+    """Waits for the device's queued work (a GPU runs asynchronously), like block_until_ready."""
+    if self.device.type == 'cuda':
+      torch.cuda.synchronize(self.device)
 
 
 def parameter_counts(name):
