@@ -4,9 +4,10 @@ With the defaults (`base_features=64`, `z_dim=100`, 64x64x3) the pair is exactly
 example `dcgan/main.py`: G has 3,576,704 parameters and D 2,765,568, no biases, weights
 N(0, 0.02), BatchNorm scale N(1, 0.02), PyTorch's BN momentum (0.1) and epsilon (1e-5). The
 first G layer, ConvTranspose(k=4, s=1, p=0) of a 1x1 input, and D's last, Conv(k=4, VALID) of
-a 4x4 map, are written as the dense contractions they equal; the others use `UpConv2x`, which equals ConvTranspose(k=4, s=2, p=1), and D's strided
-convolutions `DownConv2x` (`resample='space_to_depth'`, fast gradients on CPU), or the plain
-Flax layers (`resample='lax'`): the same functions of the same parameters.
+a 4x4 map, are written as the dense contractions they equal; the others use `UpConv2x`, which
+equals ConvTranspose(k=4, s=2, p=1), and D's strided convolutions `DownConv2x`
+(`resample='space_to_depth'`, fast gradients on CPU), or the plain Flax layers
+(`resample='lax'`): the same functions of the same parameters.
 """
 
 from typing import Any, Optional, Sequence
