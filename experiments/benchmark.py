@@ -209,7 +209,8 @@ def main(argv):
     torch_version = None
   device = jax.devices()[0]
   print(f'device: {device.device_kind} ({jax.default_backend()}), {platform.processor() or ""} '
-        f'jax {jax.__version__}, torch {torch_version}; {_DTYPE.value} matmul peak {peak:.1f} GFLOP/s')
+        f'jax {jax.__version__}, torch {torch_version}; '
+        f'{_DTYPE.value} matmul peak {peak:.1f} GFLOP/s')
   results = {'device': str(device.device_kind), 'backend': jax.default_backend(),
              'jax': jax.__version__, 'torch': torch_version, 'matmul_peak_gflops': peak,
              'compute_dtype': _DTYPE.value}
