@@ -2,6 +2,7 @@
 
 import math
 import time
+from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -67,11 +68,12 @@ def gan_iteration_flops(g_flops: float, d_flops: float, n_critic: int) -> float:
   return n_critic * (g_flops + 6 * d_flops) + 2 * g_flops + 3 * d_flops
 
 
-def matmul_peak_gflops(dtype=jnp.float32, n: int = 0, repeats: int = 5) -> float:
+def matmul_peak_gflops(dtype=jnp.float32, n: Optional[int] = None, repeats: int = 5) -> float:
   """Achieved GFLOP/s of an n x n matrix product in `dtype` on the default device: the peak a
   step's achieved rate is compared with (bfloat16 for a bfloat16 step; accelerators need a
   larger n, 8192 by default, to reach theirs)."""
-  n = n or (2048 if jax.default_backend() == 'cpu' else 8192)
+  if n is None:
+    n = 2048 if jax.default_backend() == 'cpu' else 8192
   a = jax.random.normal(jax.random.PRNGKey(0), (n, n), dtype)
   b = jax.random.normal(jax.random.PRNGKey(1), (n, n), dtype)
   matmul = jax.jit(jnp.dot)

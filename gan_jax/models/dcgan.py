@@ -96,7 +96,7 @@ class DCGANDiscriminator(nn.Module):
       h = nn.leaky_relu(h, 0.2)
     # Conv(k=start, VALID) of a start x start map, as the contraction it is (same kernel): its
     # gradients become an outer product and a matrix-vector product, where XLA:CPU ran the
-    # convolution's input gradient as a padded convolution (~7% of DCGAN-28's step).
+    # convolution's input gradient as a padded convolution (README, Performance).
     head = nn.DenseGeneral(1, axis=(-3, -2, -1), use_bias=False, kernel_init=dcgan_kernel_init,
                            dtype=self.dtype, name='head')
     h = maybe_spectral_norm(head, self.spectral_norm, train)(h)
