@@ -29,7 +29,7 @@ import numpy as np
 from absl import flags
 
 from gan_jax import cli, profiling
-from gan_jax.config import build_gan
+from gan_jax.config import build_gan, n_critic
 from gan_jax.data import make_data
 from gan_jax.models import DownConv2x, UpConv2x
 from gan_jax.state import create_state
@@ -189,7 +189,7 @@ def layer_timings(batch_size=64):
 def input_pipeline(seconds_per_step):
   config = mnist_dcgan.get_config()
   config.data.data_dir = _DATA_DIR.value
-  data = make_data(config.data, config.batch_size, config.n_critic, config.seed)
+  data = make_data(config.data, config.batch_size, n_critic(config), config.seed)
   data.batches(0)
   start = time.perf_counter()
   for step in range(500):

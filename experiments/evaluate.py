@@ -3,7 +3,7 @@
 python experiments/evaluate.py --workdir workdirs/mnist --num_samples=10000 \
     --data_dir=../shared/data/tensorflow_datasets
 
-Writes <workdir>/eval_step_<N>.json. FID on MNIST/Fashion-MNIST is measured in the features of
+Writes <workdir>/eval_step_<N>_<generator>.json. FID on MNIST/Fashion-MNIST is measured in the features of
 the project's classifier against the test split (see gan_jax/metrics/classifier.py).
 """
 
@@ -13,12 +13,11 @@ import time
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 from absl import flags
 
 from gan_jax import cli, evaluation
 from gan_jax.checkpoint import Checkpointer
-from gan_jax.config import build_gan
+from gan_jax.config import build_gan, with_defaults
 from gan_jax.data import TOY_DATASETS
 from gan_jax.data.images import load_split
 from gan_jax.errors import ConfigError
@@ -26,7 +25,8 @@ from gan_jax.state import create_state
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A training run\'s workdir.', required=True)
 _NUM_SAMPLES = flags.DEFINE_integer('num_samples', 10000, 'Samples to draw.')
-_USE_EMA = flags.DEFINE_boolean('use_ema', True, 'Use the EMA of G\'s params.')
+_GENERATOR = flags.DEFINE_enum('generator', 'ema', evaluation.GENERATORS,
+                               "Which G: the EMA of its params and statistics, or the raw one.")
 _DATA_DIR = flags.DEFINE_string('data_dir', None, 'Override the run\'s TFDS data dir.')
 
 
@@ -35,7 +35,7 @@ def load_run(workdir: str, data_dir=None):
   path = os.path.join(workdir, 'config.json')
   if not os.path.exists(path):
     raise ConfigError(f'{workdir} holds no config.json; is it the --workdir of a training run?')
-  config = ml_collections.ConfigDict(json.load(open(path)))
+  config = with_defaults(json.load(open(path)))
   if data_dir:
     config.data.data_dir = data_dir
   if config.data.name in TOY_DATASETS:
@@ -56,10 +56,10 @@ def main(argv):
   config, gan, state = load_run(workdir, _DATA_DIR.value)
   start = time.perf_counter()
   results = evaluation.evaluate(gan, state, config.data, _NUM_SAMPLES.value, config.seed,
-                                _USE_EMA.value)
+                                _GENERATOR.value)
   results['seconds'] = time.perf_counter() - start
   results['step'] = int(state.step)
-  path = os.path.join(workdir, f'eval_step_{int(state.step)}.json')
+  path = os.path.join(workdir, f'eval_step_{int(state.step)}_{_GENERATOR.value}.json')
   with open(path, 'w') as f:
     json.dump(results, f, indent=2)
   print(json.dumps(results, indent=2))

@@ -20,7 +20,7 @@ import numpy as np
 from absl import flags
 
 from gan_jax import cli, study
-from gan_jax.config import build_gan
+from gan_jax.config import build_gan, n_critic, objective
 from gan_jax.data import make_data
 from gan_jax.population import create_population, make_population_train_step
 from gan_jax.state import create_state
@@ -60,12 +60,13 @@ def base_config(dataset):
 def method_config(dataset, method, rng):
   """The config and the sampled hyperparameters of one group of runs."""
   config = base_config(dataset)
-  config.loss.name = method
-  config.n_critic = 5 if method in ('wgan', 'wgan_gp') else 1
+  if method == 'vae':
+    return config
+  config.loss.name = method               # n_critic: the objective's own unless searched
   if _SEARCH_N_CRITIC.value:
     config.n_critic = int(rng.choice([1, 5]))
-  if method in ('wgan_gp', 'dragan') and config.model.name == 'dcgan':
-    config.model.d_batch_norm = False        # the penalties need a per-example D
+  if objective(config).needs_independent_examples:
+    config.model.d_batch_norm = False
   return config
 
 
@@ -73,7 +74,7 @@ def speed_comparison(dataset, strategy, k=8, steps=None):
   """Seconds for k runs trained one after another against k runs in one population step."""
   config = base_config(dataset)
   steps = steps or (1000 if dataset in ('ring8', 'grid25') else 100)
-  data = make_data(config.data, config.batch_size, config.n_critic, config.seed)
+  data = make_data(config.data, config.batch_size, n_critic(config), config.seed)
   gan = build_gan(config, data.example_shape)
   single = make_train_step(gan)
   batches = [data.batches(i) for i in range(steps)]
@@ -119,7 +120,7 @@ def run_method(dataset, method, rng):
     b1s = rng.choice([0.0, 0.5, 0.9], _RUNS.value)
     gan, population, seconds = study.train_gan_population(config, seeds, lrs, lrs, b1s, steps)
     results = study.evaluate_population(gan, population, config.data, samples)
-    hyper = [{'lr': float(lr), 'b1': float(b1), 'n_critic': config.n_critic}
+    hyper = [{'lr': float(lr), 'b1': float(b1), 'n_critic': n_critic(config)}
              for lr, b1 in zip(lrs, b1s)]
   for result, h, seed in zip(results, hyper, seeds):
     result.update(h, seed=seed)

@@ -16,8 +16,10 @@ import flax
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+from jax.experimental import multihost_utils
 
 from gan_jax.errors import ConfigError
+from gan_jax.state import UPGRADABLE_FIELDS, upgrade_state_dict
 
 
 class Checkpointer:
@@ -50,12 +52,18 @@ class Checkpointer:
     self.manager.wait_until_finished()
 
   def restore_latest(self, template):
-    """The newest readable checkpoint restored into `template`'s structure, or None."""
-    target = flax.serialization.to_state_dict(template)
+    """The newest readable checkpoint restored into `template`'s structure, or None.
+
+    A checkpoint written before a field of the state existed restores into the fields it has,
+    and `state.upgrade_state_dict` fills the rest.
+    """
+    full_target = flax.serialization.to_state_dict(template)
     for step in reversed(self.steps()):
+      target = self._saved_fields(step, full_target)
       self._check_shapes(step, target)
       try:
-        restored = self.manager.restore(step, args=ocp.args.StandardRestore(target))
+        restored = upgrade_state_dict(
+            self.manager.restore(step, args=ocp.args.StandardRestore(target)))
       except Exception as error:  # orbax raises many types for damaged files
         aside = self._move_aside(step)
         print(f'warning: checkpoint {step} is unreadable ({type(error).__name__}: '
@@ -65,20 +73,39 @@ class Checkpointer:
       return flax.serialization.from_state_dict(template, restored)
     return None
 
+  def _saved_fields(self, step: int, target: dict) -> dict:
+    """`target` without the top-level fields an older checkpoint lacks (filled on upgrade)."""
+    metadata = self._metadata(step)
+    if not isinstance(metadata, dict) or not metadata:
+      return target
+    missing = set(target) - set(metadata)
+    if missing and missing <= set(UPGRADABLE_FIELDS):
+      return {k: v for k, v in target.items() if k not in missing}
+    return target
+
+  def _metadata(self, step: int):
+    try:
+      metadata = self.manager.item_metadata(step)
+    except Exception:
+      return None   # unreadable metadata: restore() reports it and falls back
+    return dict(metadata) if hasattr(metadata, 'keys') else metadata
+
   def _move_aside(self, step: int) -> str:
+    """Moves an unreadable checkpoint out of the way (process 0 of a multi-host run does it;
+    the others wait for it)."""
     aside = os.path.join(f'{self.directory}_unreadable', str(step))
-    os.makedirs(os.path.dirname(aside), exist_ok=True)
-    if os.path.exists(aside):
-      shutil.rmtree(aside)
-    shutil.move(os.path.join(self.directory, str(step)), aside)
+    if jax.process_index() == 0:
+      os.makedirs(os.path.dirname(aside), exist_ok=True)
+      if os.path.exists(aside):
+        shutil.rmtree(aside)
+      shutil.move(os.path.join(self.directory, str(step)), aside)
+    if jax.process_count() > 1:
+      multihost_utils.sync_global_devices(f'checkpoint {step} moved aside')
     self._manager = None   # it caches the list of steps
     return aside
 
   def _check_shapes(self, step: int, target) -> None:
-    try:
-      metadata = self.manager.item_metadata(step)
-    except Exception:
-      return   # unreadable metadata: restore() reports it and falls back
+    metadata = self._metadata(step)
     if metadata is None:
       return
     expected = {jax.tree_util.keystr(k): np.shape(v)

@@ -9,10 +9,16 @@ import sys
 
 from absl import app, flags, logging
 
-from gan_jax.errors import ConfigError
+from gan_jax.errors import ConfigError, DivergenceError
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
+
+# Multi-host runs (jax.distributed); every script that trains or evaluates takes them.
+_COORDINATOR = flags.DEFINE_string('coordinator_address', None,
+                                   'host:port of process 0, for a multi-host run.')
+_NUM_PROCESSES = flags.DEFINE_integer('num_processes', None, 'Processes in a multi-host run.')
+_PROCESS_ID = flags.DEFINE_integer('process_id', None, 'This process, in [0, num_processes).')
 
 
 def _fail(message: str, status: int):
@@ -44,7 +50,7 @@ def config_value(config_flag):
 
 def run(main):
   """absl's app.run, with one-line errors and fixed exit statuses for bad input."""
-  from gan_jax.train import DivergenceError   # keeps `import gan_jax.cli` light
+  from gan_jax import parallel   # imported here: `import gan_jax.cli` stays light
 
   def guarded(argv):
     logging.set_verbosity(logging.ERROR)   # orbax logs every save; TFDS warns on missing data
@@ -53,6 +59,7 @@ def run(main):
     # Every figure a script prints comes with the command that produced it.
     print('command: python ' + ' '.join(shlex.quote(arg) for arg in sys.argv), flush=True)
     try:
+      parallel.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
       main(argv)
     except ConfigError as error:
       _fail(str(error), EXIT_BAD_INPUT)

@@ -15,8 +15,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.seed = 0
   c.num_steps = 2000             # G updates
   c.batch_size = 64              # global, over all devices and hosts
-  c.n_critic = 1                 # D updates per G update
-  c.ema_decay = 0.999
+  c.n_critic = ml_collections.config_dict.placeholder(int)   # D steps per G step; None: the loss's
+  c.g_samples = 'fresh'          # the G step's samples: 'fresh', or 'reuse' the D step's (n_critic 1)
+  c.ema_decay = 0.999            # after a warm-up: decay_t = min(ema_decay, (1 + t) / (10 + t))
 
   c.data = ml_collections.ConfigDict()
   c.data.name = 'ring8'          # a toy (ring8, grid25, mixture1d, gaussian1d) or a TFDS name
@@ -54,34 +55,67 @@ def base_config() -> ml_collections.ConfigDict:
   c.keep_checkpoints = 3
   c.eval_every = 0               # 0: no evaluation during training (see gan_jax.evaluation)
   c.eval_samples = 2500
-  c.eval_use_ema = True
+  c.shown_generator = 'ema'      # the G that sample grids and evaluation show: 'ema' or 'raw'
   c.on_divergence = 'stop'       # stop | rollback (restore last checkpoint, lower lr)
   c.rollback_lr_factor = 0.5
   return c
 
 
+_MODEL_NAMES = ('mlp', 'dcgan', 'resnet')
+
+
 def validate(config) -> None:
-  """Raises ConfigError with a one-line fix for values the run cannot use."""
+  """Raises ConfigError with a one-line fix for any value the run cannot use, before any work."""
   def require(condition, message):
     if not condition:
       raise ConfigError(message)
+
+  def positive(path):
+    value = config
+    for part in path.split('.'):
+      value = value[part]
+    require(value is not None and value > 0, f'{path} must be positive, got {value}')
+
+  for path in ('batch_size', 'model.z_dim', 'model.g_features', 'model.d_features',
+               'model.mlp_depth', 'optim.lr', 'log_every', 'sample_every', 'checkpoint_every',
+               'keep_checkpoints', 'eval_samples'):
+    positive(path)
   require(config.num_steps >= 0, f'num_steps must be >= 0, got {config.num_steps}')
-  require(config.batch_size > 0, f'batch_size must be positive, got {config.batch_size}')
-  require(config.n_critic >= 1, f'n_critic must be at least 1 (D steps per G step), '
-          f'got {config.n_critic}')
+  require(config.n_critic is None or config.n_critic >= 1,
+          f'n_critic must be at least 1 (D steps per G step), got {config.n_critic}')
   require(0.0 <= config.ema_decay < 1.0, f'ema_decay must be in [0, 1), got {config.ema_decay}')
-  for name in ('lr', 'd_lr'):
-    value = config.optim[name]
-    require(value is None or value > 0, f'optim.{name} must be positive, got {value}')
-  for name in ('log_every', 'sample_every', 'checkpoint_every', 'keep_checkpoints'):
-    require(config[name] > 0, f'{name} must be positive, got {config[name]}')
+  require(config.optim.d_lr is None or config.optim.d_lr > 0,
+          f'optim.d_lr must be positive, got {config.optim.d_lr}')
+  for name in ('b1', 'b2'):
+    require(0.0 <= config.optim[name] < 1.0, f'optim.{name} must be in [0, 1), '
+            f'got {config.optim[name]}')
   require(config.eval_every >= 0, f'eval_every must be >= 0 (0 turns it off), got {config.eval_every}')
-  require(config.eval_samples > 0, f'eval_samples must be positive, got {config.eval_samples}')
   require(config.on_divergence in ('stop', 'rollback'),
           f"on_divergence must be 'stop' or 'rollback', got {config.on_divergence!r}")
-  require(config.model.name in ('mlp', 'dcgan', 'resnet'),
-          f"unknown model.name {config.model.name!r}; choose one of ['dcgan', 'mlp', 'resnet']")
-  objective(config)
+  require(0.0 < config.rollback_lr_factor < 1.0,
+          f'rollback_lr_factor must be in (0, 1), got {config.rollback_lr_factor}')
+  require(config.shown_generator in ('ema', 'raw'),
+          f"shown_generator must be 'ema' or 'raw', got {config.shown_generator!r}")
+  require(config.model.name in _MODEL_NAMES,
+          f'unknown model.name {config.model.name!r}; choose one of {list(_MODEL_NAMES)}')
+  require(config.loss.penalty_weight is None or config.loss.penalty_weight >= 0,
+          f'loss.penalty_weight must be >= 0, got {config.loss.penalty_weight}')
+  require(config.loss.weight_clip is None or config.loss.weight_clip >= 0,
+          f'loss.weight_clip must be >= 0 (0 = no clipping), got {config.loss.weight_clip}')
+  chosen = objective(config)
+  require(config.g_samples in ('fresh', 'reuse'),
+          f"g_samples must be 'fresh' or 'reuse', got {config.g_samples!r}")
+  require(config.g_samples == 'fresh' or n_critic(config) == 1,
+          f"g_samples='reuse' needs n_critic=1 (got {n_critic(config)}): with more D steps G "
+          "would be scored on the samples D was just trained to reject; use g_samples='fresh'")
+  require(not (chosen.needs_independent_examples and _has_batch_norm(config.model)),
+          f'penalty {chosen.penalty!r} differentiates D per example, which BatchNorm couples; '
+          'set --config.model.d_batch_norm=False')
+
+
+def n_critic(config) -> int:
+  """D steps per G step: the config's, else the objective's default."""
+  return config.n_critic if config.n_critic is not None else objective(config).n_critic
 
 
 def objective(config) -> losses.Objective:
@@ -113,12 +147,21 @@ def build_gan(config, example_shape) -> GAN:
       objective=objective(config),
       z_dim=config.model.z_dim,
       batch_size=config.batch_size,
-      n_critic=config.n_critic,
+      n_critic=n_critic(config),
       ema_decay=config.ema_decay,
       joint_d_call=not _has_batch_norm(config.model),
+      g_samples=config.g_samples,
   )
 
 
 def _has_batch_norm(model_config) -> bool:
+  """Whether D normalises over the batch (DCGAN's D does unless d_batch_norm is off)."""
   return model_config.name == 'dcgan' and model_config.d_batch_norm
+
+
+def with_defaults(saved: dict) -> ml_collections.ConfigDict:
+  """A run's saved config.json completed with today's defaults for fields added since."""
+  config = base_config()
+  config.update(saved)
+  return config
 

@@ -1,5 +1,10 @@
-"""The one error type for bad input: experiment scripts print its message and exit with 2."""
+"""The project's two error types; experiment scripts print their message in one line and exit
+with status 2 (ConfigError) or 3 (DivergenceError)."""
 
 
 class ConfigError(ValueError):
   """A wrong config value, dataset, workdir or checkpoint; the message says how to fix it."""
+
+
+class DivergenceError(RuntimeError):
+  """A NaN or Inf in a loss or in the params; the last good checkpoint is left intact."""

@@ -11,6 +11,7 @@ import functools
 import jax
 import numpy as np
 
+from gan_jax import keys
 from gan_jax.data import images as image_data
 from gan_jax.data import toy
 from gan_jax.errors import ConfigError
@@ -21,15 +22,21 @@ from gan_jax.steps import generate
 FEATURE_DATASETS = ('mnist', 'fashion_mnist')
 
 
-def draw_samples(gan, state, num_samples: int, seed: int, use_ema: bool = True,
+GENERATORS = ('ema', 'raw')
+
+
+def draw_samples(gan, state, num_samples: int, seed: int, generator: str = 'ema',
                  batch_size: int = 1000) -> np.ndarray:
-  """num_samples of G(z), z ~ N(0, I), on the host."""
-  sample = jax.jit(lambda state, z: generate(gan, state, z, use_ema))
-  key = jax.random.PRNGKey(seed)
+  """num_samples of G(z), z ~ N(0, I), on the host, from the 'ema' or the 'raw' generator."""
+  if generator not in GENERATORS:
+    raise ConfigError(f'unknown generator {generator!r}; choose one of {list(GENERATORS)}')
+  sample = jax.jit(lambda state, z, key: generate(gan, state, z, generator == 'ema', key))
+  key = keys.fold(jax.random.PRNGKey(seed), keys.EVAL)
   out = []
   for start in range(0, num_samples, batch_size):
-    z = jax.random.normal(jax.random.fold_in(key, start), (batch_size, gan.z_dim))
-    out.append(np.asarray(sample(state, z)))
+    batch_key = jax.random.fold_in(key, start)
+    z = jax.random.normal(batch_key, (batch_size, gan.z_dim))
+    out.append(np.asarray(sample(state, z, keys.fold(batch_key, keys.SAMPLE))))
   return np.concatenate(out)[:num_samples]
 
 
@@ -70,6 +77,7 @@ def sample_metrics(samples: np.ndarray, data_config) -> dict:
 
 
 def evaluate(gan, state, data_config, num_samples: int, seed: int = 0,
-             use_ema: bool = True) -> dict:
-  samples = draw_samples(gan, state, num_samples, seed, use_ema)
-  return {'num_samples': num_samples, 'use_ema': use_ema, **sample_metrics(samples, data_config)}
+             generator: str = 'ema') -> dict:
+  samples = draw_samples(gan, state, num_samples, seed, generator)
+  return {'num_samples': num_samples, 'generator': generator,
+          **sample_metrics(samples, data_config)}

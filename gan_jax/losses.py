@@ -1,9 +1,14 @@
-"""GAN losses and penalties: pure functions of D's logits, in small registries.
+"""GAN objectives: each is one registry entry holding everything that defines it.
 
-A loss gives D's loss from its logits on real and generated data, and G's loss from the
-logits on generated data (compare_gan's loss_lib, split by player). A penalty is a function
-of D itself (as a function x -> logits), the real and fake batches and a key. A new loss is
-one new entry here, not a new train loop. `OBJECTIVES` names the standard pairs.
+An `Objective` gives D's and G's losses as functions of D's logits on real and generated data
+(compare_gan's loss_lib, split by player), its default penalty and weight, D's weight clipping,
+its default number of D steps per G step, and whether G's loss looks at real data (the
+relativistic losses). The steps, `validate`, the configs and the study read these fields; a new
+GAN loss is one new entry in `OBJECTIVES`, not a new train loop.
+
+Loss functions take (real_logits, fake_logits, axis_name): per-device logits, and the device
+axis for losses whose terms couple examples (a relativistic loss compares each logit with the
+mean over the global batch). `real_logits` is None in G's loss unless `g_uses_real`.
 """
 
 from typing import Callable, NamedTuple, Optional
@@ -11,57 +16,79 @@ from typing import Callable, NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 
-
-class Loss(NamedTuple):
-  d_loss: Callable  # (real_logits, fake_logits) -> scalar
-  g_loss: Callable  # (fake_logits,) -> scalar
+from gan_jax.keys import draw_global, global_mean
 
 
-def _bce_d_loss(real_logits, fake_logits):
+def _softplus_mean(x):
+  return jnp.mean(jax.nn.softplus(x))
+
+
+def bce_d_loss(real_logits, fake_logits, axis_name=None):
   """-log D(x) - log(1 - D(G(z))), with D = sigmoid(logits)."""
-  return jnp.mean(jax.nn.softplus(-real_logits)) + jnp.mean(jax.nn.softplus(fake_logits))
+  return _softplus_mean(-real_logits) + _softplus_mean(fake_logits)
 
 
-def _minimax_g_loss(fake_logits):
+def minimax_g_loss(real_logits, fake_logits, axis_name=None):
   """The original G loss, log(1 - D(G(z))), minimised (Goodfellow et al. 2014)."""
-  return -jnp.mean(jax.nn.softplus(fake_logits))
+  return -_softplus_mean(fake_logits)
 
 
-def _non_saturating_g_loss(fake_logits):
+def non_saturating_g_loss(real_logits, fake_logits, axis_name=None):
   """-log D(G(z)): same fixed point, strong gradients when D rejects the samples."""
-  return jnp.mean(jax.nn.softplus(-fake_logits))
+  return _softplus_mean(-fake_logits)
 
 
-def _lsgan_d_loss(real_logits, fake_logits):
+def lsgan_d_loss(real_logits, fake_logits, axis_name=None):
   """Least squares with targets 1 (real) and 0 (fake), Mao et al. 2017."""
   return 0.5 * jnp.mean((real_logits - 1.0) ** 2) + 0.5 * jnp.mean(fake_logits ** 2)
 
 
-def _lsgan_g_loss(fake_logits):
+def lsgan_g_loss(real_logits, fake_logits, axis_name=None):
   return 0.5 * jnp.mean((fake_logits - 1.0) ** 2)
 
 
-def _wasserstein_d_loss(real_logits, fake_logits):
+def wasserstein_d_loss(real_logits, fake_logits, axis_name=None):
   """The critic's estimate of -W1, Arjovsky et al. 2017; needs a Lipschitz constraint."""
   return jnp.mean(fake_logits) - jnp.mean(real_logits)
 
 
-def _wasserstein_g_loss(fake_logits):
+def wasserstein_g_loss(real_logits, fake_logits, axis_name=None):
   return -jnp.mean(fake_logits)
 
 
-def _hinge_d_loss(real_logits, fake_logits):
+def hinge_d_loss(real_logits, fake_logits, axis_name=None):
   """Lim & Ye 2017; Miyato et al. 2018."""
   return jnp.mean(jax.nn.relu(1.0 - real_logits)) + jnp.mean(jax.nn.relu(1.0 + fake_logits))
 
 
-LOSSES = {
-    'minimax': Loss(_bce_d_loss, _minimax_g_loss),
-    'non_saturating': Loss(_bce_d_loss, _non_saturating_g_loss),
-    'lsgan': Loss(_lsgan_d_loss, _lsgan_g_loss),
-    'wasserstein': Loss(_wasserstein_d_loss, _wasserstein_g_loss),
-    'hinge': Loss(_hinge_d_loss, _wasserstein_g_loss),
-}
+def _relativistic(real_logits, fake_logits, axis_name):
+  """C(x_r) - E C(x_f) and C(x_f) - E C(x_r), the means over the global batch."""
+  return (real_logits - global_mean(fake_logits, axis_name),
+          fake_logits - global_mean(real_logits, axis_name))
+
+
+def ragan_d_loss(real_logits, fake_logits, axis_name=None):
+  """Relativistic average GAN (Jolicoeur-Martineau 2019): real more realistic than the average
+  fake, fake less realistic than the average real."""
+  real_rel, fake_rel = _relativistic(real_logits, fake_logits, axis_name)
+  return _softplus_mean(-real_rel) + _softplus_mean(fake_rel)
+
+
+def ragan_g_loss(real_logits, fake_logits, axis_name=None):
+  """D's loss with the roles swapped: G also pulls the real data's relative score down."""
+  real_rel, fake_rel = _relativistic(real_logits, fake_logits, axis_name)
+  return _softplus_mean(-fake_rel) + _softplus_mean(real_rel)
+
+
+def ralsgan_d_loss(real_logits, fake_logits, axis_name=None):
+  """Relativistic average LSGAN: targets +1 and -1 for the relative scores."""
+  real_rel, fake_rel = _relativistic(real_logits, fake_logits, axis_name)
+  return jnp.mean((real_rel - 1.0) ** 2) + jnp.mean((fake_rel + 1.0) ** 2)
+
+
+def ralsgan_g_loss(real_logits, fake_logits, axis_name=None):
+  real_rel, fake_rel = _relativistic(real_logits, fake_logits, axis_name)
+  return jnp.mean((fake_rel - 1.0) ** 2) + jnp.mean((real_rel + 1.0) ** 2)
 
 
 def _input_gradient_norms(d_fn, x):
@@ -70,33 +97,39 @@ def _input_gradient_norms(d_fn, x):
   return jnp.sqrt(jnp.sum(grads.reshape(x.shape[0], -1) ** 2, axis=1) + 1e-12)
 
 
-def _per_example_uniform(key, x):
-  return jax.random.uniform(key, (x.shape[0],) + (1,) * (x.ndim - 1))
+def _per_example_uniform(key, x, axis_name):
+  return draw_global(jax.random.uniform, key, (x.shape[0],) + (1,) * (x.ndim - 1), axis_name)
 
 
-def gradient_penalty(d_fn, real, fake, key):
+def gradient_penalty(d_fn, real, fake, key, axis_name=None):
   """WGAN-GP (Gulrajani et al. 2017): E[(||grad D(x_hat)|| - 1)^2], x_hat between real and fake."""
-  alpha = _per_example_uniform(key, real)
+  alpha = _per_example_uniform(key, real, axis_name)
   x_hat = alpha * real + (1.0 - alpha) * fake
   return jnp.mean((_input_gradient_norms(d_fn, x_hat) - 1.0) ** 2)
 
 
-def dragan_penalty(d_fn, real, fake, key):
-  """DRAGAN (Kodali et al. 2017): the same penalty around the data, at x + 0.5 std(x) U[0,1] mixes."""
+def dragan_penalty(d_fn, real, fake, key, axis_name=None):
+  """DRAGAN (Kodali et al. 2017): the same penalty around the data, at x + 0.5 std(x) U[0,1] mixes.
+
+  std(x) is the standard deviation of every value of the global real batch.
+  """
   del fake
   noise_key, alpha_key = jax.random.split(key)
-  perturbed = real + 0.5 * jnp.std(real) * jax.random.uniform(noise_key, real.shape)
-  alpha = _per_example_uniform(alpha_key, real)
+  mean = global_mean(real, axis_name)
+  std = jnp.sqrt(jnp.maximum(global_mean(real ** 2, axis_name) - mean ** 2, 0.0))
+  perturbed = real + 0.5 * std * draw_global(jax.random.uniform, noise_key, real.shape, axis_name)
+  alpha = _per_example_uniform(alpha_key, real, axis_name)
   x_hat = alpha * real + (1.0 - alpha) * perturbed
   return jnp.mean((_input_gradient_norms(d_fn, x_hat) - 1.0) ** 2)
 
 
-def r1_penalty(d_fn, real, fake, key):
+def r1_penalty(d_fn, real, fake, key, axis_name=None):
   """R1 (Mescheder et al. 2018): 0.5 E[||grad D(x_real)||^2]; the weight is gamma."""
   del fake, key
   return 0.5 * jnp.mean(_input_gradient_norms(d_fn, real) ** 2)
 
 
+# Every penalty here differentiates D per example: D must treat examples independently.
 PENALTIES = {
     'none': None,
     'gradient_penalty': gradient_penalty,
@@ -106,21 +139,32 @@ PENALTIES = {
 
 
 class Objective(NamedTuple):
-  """A named GAN: its loss, its default penalty and weight, and D's weight clipping (0 = none)."""
-  loss: str
-  penalty: str = 'none'
+  """A named GAN: both players' losses and everything the run derives from the choice."""
+  d_loss: Callable               # (real_logits, fake_logits, axis_name) -> scalar
+  g_loss: Callable               # (real_logits or None, fake_logits, axis_name) -> scalar
+  penalty: str = 'none'          # a key of PENALTIES
   penalty_weight: float = 0.0
-  weight_clip: float = 0.0
+  weight_clip: float = 0.0       # clip D's params to [-c, c] after each step (0 = none)
+  n_critic: int = 1              # D steps per G step, as the objective's paper trains it
+  g_uses_real: bool = False      # G's loss needs D(real): the G step runs D on the real batch
+
+  @property
+  def needs_independent_examples(self) -> bool:
+    """Whether D must score each example on its own (no BatchNorm): true for every penalty."""
+    return self.penalty != 'none'
 
 
 OBJECTIVES = {
-    'minimax': Objective('minimax'),
-    'non_saturating': Objective('non_saturating'),
-    'lsgan': Objective('lsgan'),
-    'wgan': Objective('wasserstein', weight_clip=0.01),
-    'wgan_gp': Objective('wasserstein', 'gradient_penalty', 10.0),
-    'hinge': Objective('hinge'),
-    'dragan': Objective('non_saturating', 'dragan', 10.0),
+    'minimax': Objective(bce_d_loss, minimax_g_loss),
+    'non_saturating': Objective(bce_d_loss, non_saturating_g_loss),
+    'lsgan': Objective(lsgan_d_loss, lsgan_g_loss),
+    'wgan': Objective(wasserstein_d_loss, wasserstein_g_loss, weight_clip=0.01, n_critic=5),
+    'wgan_gp': Objective(wasserstein_d_loss, wasserstein_g_loss, 'gradient_penalty', 10.0,
+                         n_critic=5),
+    'hinge': Objective(hinge_d_loss, wasserstein_g_loss),
+    'dragan': Objective(bce_d_loss, non_saturating_g_loss, 'dragan', 10.0),
+    'ragan': Objective(ragan_d_loss, ragan_g_loss, g_uses_real=True),
+    'ralsgan': Objective(ralsgan_d_loss, ralsgan_g_loss, g_uses_real=True),
 }
 
 

@@ -1,13 +1,16 @@
-"""Data parallelism over local devices with `jax.pmap`, kept behind this small interface.
+"""Data parallelism over every device of every host with `jax.pmap`, behind this small interface.
 
 The step functions stay the pure functions of `gan_jax.steps`; this module only gives them an
-axis name (gradients, metrics and BatchNorm statistics are averaged over it with `lax.pmean`)
-and moves state and batches to and from the devices. `pmap` is in maintenance mode since jax
-0.8; swapping it for `jit` with shardings changes this module only.
+axis name (gradients, metrics and BatchNorm statistics are averaged over it with `lax.pmean`,
+which spans all hosts' devices once `jax.distributed` is initialised) and moves state and
+batches to and from the local devices. Each host passes its own slice of the global batch.
+`pmap` is in maintenance mode since jax 0.8; swapping it for `jit` with shardings changes this
+module only.
 """
 
 import dataclasses
 import functools
+import os
 
 import jax
 import jax.numpy as jnp
@@ -30,23 +33,50 @@ def check_divisible(global_batch_size: int, n_devices: int) -> int:
   return global_batch_size // n_devices
 
 
+def needs_pmap() -> bool:
+  """Whether steps must run pmapped: more than one device in all, on this host or others."""
+  return jax.device_count() > 1
+
+
+def initialize(coordinator_address=None, num_processes=None, process_id=None) -> None:
+  """Joins this process to a multi-host run (jax.distributed) before any device is used.
+
+  With the three values given, they are passed on (CPU hosts use JAX's gloo collectives, so
+  this works on a laptop too). Without them, JAX's own detection runs on clusters it knows
+  (Cloud TPU pods, SLURM with several tasks); elsewhere nothing happens: a one-host run.
+  """
+  given = [v is not None for v in (coordinator_address, num_processes, process_id)]
+  if any(given) and not all(given):
+    raise ConfigError('give all of --coordinator_address, --num_processes and --process_id, '
+                      'or none of them')
+  if all(given):
+    if not 0 <= process_id < num_processes:
+      raise ConfigError(f'--process_id must be in [0, {num_processes}), got {process_id}')
+    jax.distributed.initialize(coordinator_address, num_processes, process_id)
+  elif (int(os.environ.get('SLURM_NTASKS', '1')) > 1
+        or os.environ.get('TPU_WORKER_HOSTNAMES', '').count(',') > 0):
+    jax.distributed.initialize()
+
+
 def _with_axis(module):
   return module.clone(axis_name=AXIS) if hasattr(module, 'axis_name') else module
 
 
 def data_parallel(gan: GAN) -> GAN:
-  """The same GAN, with its per-device batch size and BatchNorm synchronised over devices."""
-  per_device = check_divisible(gan.batch_size, jax.local_device_count())
+  """The same GAN with its per-device batch size (global batch / devices of all hosts) and
+  BatchNorm synchronised over all devices."""
+  per_device = check_divisible(gan.batch_size, jax.device_count())
   return dataclasses.replace(gan, batch_size=per_device, axis_name=AXIS,
                              generator=_with_axis(gan.generator),
                              discriminator=_with_axis(gan.discriminator))
 
 
 def make_parallel_train_step(gan: GAN):
-  """`train_step` pmapped over local devices. `gan.batch_size` is the global batch size.
+  """`train_step` pmapped over all devices. `gan.batch_size` is the global batch size.
 
-  The returned function takes a replicated state and batches of shape
-  (n_critic, global_batch, ...) and returns a replicated state and metrics of device 0.
+  The returned function takes a replicated state and this host's batches, of shape
+  (n_critic, global_batch / process_count, ...), and returns a replicated state and the
+  metrics (averaged over all devices).
   """
   pgan = data_parallel(gan)
   n = jax.local_device_count()

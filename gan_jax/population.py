@@ -15,17 +15,8 @@ from typing import Optional, Sequence
 import jax
 import jax.numpy as jnp
 
-from gan_jax.state import GAN, GANState, create_state
+from gan_jax.state import GAN, GANState, create_state, with_hyperparams
 from gan_jax.steps import train_step
-
-
-def _with_hyperparams(opt_state, learning_rate, b1):
-  hyperparams = dict(opt_state.hyperparams)
-  if learning_rate is not None:
-    hyperparams['learning_rate'] = jnp.asarray(learning_rate, jnp.float32)
-  if b1 is not None:
-    hyperparams['b1'] = jnp.asarray(b1, jnp.float32)
-  return opt_state._replace(hyperparams=hyperparams)
 
 
 def create_population(gan: GAN, seeds: Sequence[int], example: jax.Array,
@@ -36,8 +27,9 @@ def create_population(gan: GAN, seeds: Sequence[int], example: jax.Array,
   run k's hyperparameters (None keeps the GAN's own)."""
   def one(seed, g_lr_k, d_lr_k, b1_k):
     state = create_state(gan, jax.random.PRNGKey(seed), example)
-    return state.replace(g_opt_state=_with_hyperparams(state.g_opt_state, g_lr_k, b1_k),
-                         d_opt_state=_with_hyperparams(state.d_opt_state, d_lr_k, b1_k))
+    return state.replace(
+        g_opt_state=with_hyperparams(state.g_opt_state, learning_rate=g_lr_k, b1=b1_k),
+        d_opt_state=with_hyperparams(state.d_opt_state, learning_rate=d_lr_k, b1=b1_k))
   k = len(seeds)
   per_run = [one(seeds[i], *(None if v is None else v[i] for v in (g_lr, d_lr, b1)))
              for i in range(k)]

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from gan_jax import keys
 from gan_jax.losses import Objective
 
 
@@ -27,8 +28,11 @@ class GAN:
   z_dim: int
   batch_size: int                    # examples per step on one device
   n_critic: int = 1                  # D steps per G step
-  ema_decay: float = 0.999
+  ema_decay: float = 0.999           # the EMA's decay after its warm-up (see ema_decay_at)
   joint_d_call: bool = False         # real and fake through D in one call (D without BatchNorm)
+  g_samples: str = 'fresh'           # G step on fresh samples, or 'reuse' the last D step's
+  g_estimator: str = 'pathwise'      # how G's gradient is estimated: a key of steps.ESTIMATORS
+  num_rollouts: int = 16             # Monte Carlo completions per prefix ('score_function')
   axis_name: Optional[str] = None    # set by gan_jax.parallel; None on one device
 
 
@@ -41,6 +45,7 @@ class GANState:
   g_collections: Any                 # e.g. {'batch_stats': ...}
   g_opt_state: Any
   ema_params: Any                    # exponential moving average of g_params
+  ema_collections: Any               # the same average of g_collections (BatchNorm statistics)
   d_params: Any
   d_collections: Any                 # e.g. {'batch_stats': ..., 'spectral_stats': ...}
   d_opt_state: Any
@@ -54,18 +59,19 @@ def _split_variables(variables):
 
 def create_state(gan: GAN, key: jax.Array, example: jax.Array) -> GANState:
   """Initialises both players from one example of real data (used for its shape only)."""
-  g_key, d_key = jax.random.split(jax.random.fold_in(key, 0))
+  g_key, d_key = jax.random.split(jax.random.fold_in(key, keys.INIT))
   z = jnp.zeros((2, gan.z_dim), jnp.float32)
   g_params, g_collections = _split_variables(gan.generator.init(g_key, z, train=False))
   x = jnp.zeros((2,) + tuple(example.shape), jnp.float32)
   d_params, d_collections = _split_variables(gan.discriminator.init(d_key, x, train=False))
   return GANState(
       step=jnp.zeros((), jnp.int32),
-      rng=jax.random.fold_in(key, 1),
+      rng=jax.random.fold_in(key, keys.RUN),
       g_params=g_params,
       g_collections=g_collections,
       g_opt_state=gan.g_optimizer.init(g_params),
       ema_params=jax.tree.map(jnp.copy, g_params),
+      ema_collections=jax.tree.map(jnp.copy, g_collections),
       d_params=d_params,
       d_collections=d_collections,
       d_opt_state=gan.d_optimizer.init(d_params),
@@ -76,6 +82,54 @@ def count_params(params) -> int:
   return sum(int(x.size) for x in jax.tree.leaves(params))
 
 
+def ema_decay_at(decay: float, step) -> jax.Array:
+  """The EMA's decay at G update `step` (0-based): min(decay, (1 + t) / (10 + t)).
+
+  The warm-up lets the average forget G's random init: with a constant 0.999, 5% of the
+  average is still the init after 3,000 steps; with the warm-up, 0.0% (the product of the
+  decays is below 1e-5 by then).
+  """
+  step = jnp.asarray(step, jnp.float32)
+  return jnp.minimum(decay, (1.0 + step) / (10.0 + step))
+
+
+def update_ema(average, new, decay):
+  """decay * average + (1 - decay) * new on float leaves; other leaves (counters) take `new`."""
+  def mix(a, x):
+    if not jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating):
+      return x
+    return (decay * a + (1.0 - decay) * x).astype(x.dtype)
+  return jax.tree.map(mix, average, new)
+
+
+# GANState fields that older checkpoints may lack, filled by upgrade_state_dict.
+UPGRADABLE_FIELDS = ('ema_collections',)
+
+
+def upgrade_state_dict(restored: dict) -> dict:
+  """A state dict of an older checkpoint, completed to this GANState's fields.
+
+  Checkpoints written before `ema_collections` existed restore with the raw G's collections
+  in its place (what those runs evaluated the EMA params with).
+  """
+  if 'ema_collections' not in restored:
+    restored = {**restored, 'ema_collections': restored['g_collections']}
+  return restored
+
+
+def with_hyperparams(opt_state, **values):
+  """An optimizer state (optax.inject_hyperparams) with some hyperparameters replaced.
+
+  Each value keeps the dtype the optimizer state already has for it: the one rule for a
+  rollback's lower learning rate and for a population member's own settings.
+  """
+  hyperparams = dict(opt_state.hyperparams)
+  for name, value in values.items():
+    if value is not None:
+      hyperparams[name] = jnp.asarray(value, jnp.asarray(hyperparams[name]).dtype)
+  return opt_state._replace(hyperparams=hyperparams)
+
+
 def learning_rates(state: GANState) -> dict:
   """G's and D's current learning rates (optimizers built with optax.inject_hyperparams)."""
   return {'g_lr': state.g_opt_state.hyperparams['learning_rate'],
@@ -84,9 +138,5 @@ def learning_rates(state: GANState) -> dict:
 
 def set_learning_rates(state: GANState, g_lr, d_lr) -> GANState:
   """The state with these learning rates for G and D, the rest unchanged."""
-  def with_rate(opt_state, rate):
-    hyperparams = dict(opt_state.hyperparams)
-    hyperparams['learning_rate'] = jnp.asarray(rate, hyperparams['learning_rate'].dtype)
-    return opt_state._replace(hyperparams=hyperparams)
-  return state.replace(g_opt_state=with_rate(state.g_opt_state, g_lr),
-                       d_opt_state=with_rate(state.d_opt_state, d_lr))
+  return state.replace(g_opt_state=with_hyperparams(state.g_opt_state, learning_rate=g_lr),
+                       d_opt_state=with_hyperparams(state.d_opt_state, learning_rate=d_lr))

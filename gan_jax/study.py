@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gan_jax import evaluation, vae
-from gan_jax.config import adam, build_gan
+from gan_jax.config import adam, build_gan, n_critic
 from gan_jax.data import make_data
 from gan_jax.models.autoencoder import Decoder, Encoder
 from gan_jax.population import create_population, make_population_train_step, member
@@ -17,7 +17,7 @@ from gan_jax.population import create_population, make_population_train_step, me
 
 def _population_batches(config, seeds):
   """A function step -> (K, n_critic, B, ...) stacking each run's own data stream."""
-  streams = [make_data(config.data, config.batch_size, config.n_critic, seed) for seed in seeds]
+  streams = [make_data(config.data, config.batch_size, n_critic(config), seed) for seed in seeds]
 
   def batches(step):
     return jnp.stack([jnp.asarray(stream.batches(step)) for stream in streams])
@@ -39,11 +39,11 @@ def train_gan_population(config, seeds: Sequence[int], g_lr, d_lr, b1, num_steps
 
 
 def evaluate_population(gan, population, data_config, num_samples: int, seed: int = 0,
-                        use_ema: bool = False):
+                        generator: str = 'raw'):
   """The metrics of each run, as a list of dicts. The raw generator by default, as in Lucic et
   al.: after a few hundred steps an EMA with decay 0.999 is still mostly the initial weights."""
   k = jax.tree.leaves(population)[0].shape[0]
-  return [evaluation.evaluate(gan, member(population, i), data_config, num_samples, seed, use_ema)
+  return [evaluation.evaluate(gan, member(population, i), data_config, num_samples, seed, generator)
           for i in range(k)]
 
 

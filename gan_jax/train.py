@@ -7,27 +7,29 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gan_jax import evaluation, parallel, plots
+from gan_jax import evaluation, keys, parallel, plots
 from gan_jax.checkpoint import Checkpointer
-from gan_jax.config import build_gan, validate
+from gan_jax.config import build_gan, n_critic, validate
 from gan_jax.data import make_data, prefetch, toy
-from gan_jax.errors import ConfigError
+from gan_jax.errors import ConfigError, DivergenceError
 from gan_jax.metric_writers import MetricWriter
 from gan_jax.state import create_state, learning_rates, set_learning_rates
 from gan_jax.steps import generate, make_train_step
 
 
-class DivergenceError(RuntimeError):
-  """A NaN or Inf in a loss or in the params; the last good checkpoint is left intact."""
-
-
 class WorkdirLock:
-  """One live run per workdir: a lock file holding the owner's pid; a dead owner's is taken over."""
+  """One live run per workdir: a lock file holding the owner's pid; a dead owner's is taken over.
 
-  def __init__(self, workdir: str):
+  In a multi-host run every process shares the workdir and only process 0 holds the lock.
+  """
+
+  def __init__(self, workdir: str, enabled: bool = True):
     self.path = os.path.join(workdir, 'run.lock')
+    self.enabled = enabled
 
   def __enter__(self):
+    if not self.enabled:
+      return self
     for _ in range(2):
       try:
         fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
@@ -44,7 +46,7 @@ class WorkdirLock:
     raise ConfigError(f'cannot take the lock {self.path}; remove it if no run uses the workdir')
 
   def __exit__(self, *exc):
-    if _read_pid(self.path) == os.getpid():
+    if self.enabled and _read_pid(self.path) == os.getpid():
       os.remove(self.path)
 
 
@@ -89,23 +91,23 @@ def _finite_players(state, metrics):
 
 
 class _Run:
-  """The GAN and its compiled step, for one or several local devices."""
+  """The GAN and its compiled step: jitted on one device, pmapped over the devices of all hosts
+  whenever there is more than one (so a multi-host run averages over every device)."""
 
   def __init__(self, config, data):
     self.gan = build_gan(config, data.example_shape)
-    n_devices = jax.local_device_count()
-    parallel.check_divisible(config.batch_size, n_devices * jax.process_count())
-    self.n_devices = n_devices
-    if n_devices > 1:
+    parallel.check_divisible(config.batch_size, jax.device_count())
+    self.pmapped = parallel.needs_pmap()
+    if self.pmapped:
       self.step_fn = parallel.make_parallel_train_step(self.gan)
     else:
       self.step_fn = make_train_step(self.gan)
 
   def to_devices(self, state):
-    return parallel.replicate(state) if self.n_devices > 1 else state
+    return parallel.replicate(state) if self.pmapped else state
 
   def from_devices(self, state):
-    return parallel.unreplicate(state) if self.n_devices > 1 else state
+    return parallel.unreplicate(state) if self.pmapped else state
 
 
 def train_and_evaluate(config, workdir: str, quiet: bool = False):
@@ -117,13 +119,14 @@ def train_and_evaluate(config, workdir: str, quiet: bool = False):
   if config.eval_every:
     evaluation.check_supported(config.data)
   workdir = check_workdir(workdir)
-  data = make_data(config.data, config.batch_size, config.n_critic, config.seed,
+  parallel.check_divisible(config.batch_size, jax.device_count())
+  data = make_data(config.data, config.batch_size, n_critic(config), config.seed,
                    jax.process_index(), jax.process_count())
   run = _Run(config, data)
   template = create_state(run.gan, jax.random.PRNGKey(config.seed), jnp.zeros(data.example_shape))
   checkpointer = Checkpointer(os.path.join(workdir, 'checkpoints'), config.keep_checkpoints)
   is_chief = jax.process_index() == 0
-  with WorkdirLock(workdir):
+  with WorkdirLock(workdir, enabled=is_chief):
     state = checkpointer.restore_latest(template) or template
     first_step = int(state.step)
     if is_chief:
@@ -133,7 +136,7 @@ def train_and_evaluate(config, workdir: str, quiet: bool = False):
         os.makedirs(os.path.join(workdir, folder), exist_ok=True)
     writer = MetricWriter(workdir, first_step, config.num_steps, enabled=is_chief,
                           progress_bar=not quiet)
-    fixed_z = jax.random.normal(jax.random.fold_in(jax.random.PRNGKey(config.seed), 3),
+    fixed_z = jax.random.normal(jax.random.fold_in(jax.random.PRNGKey(config.seed), keys.FIXED_Z),
                                 (64, config.model.z_dim))
     try:
       state = _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_chief)
@@ -184,8 +187,9 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
       _draw(config, workdir, data, run, state, fixed_z, step)
     if evaluating:
       results = evaluation.evaluate(run.gan, state, config.data,
-                                    config.eval_samples, config.seed, config.eval_use_ema)
-      writer.write(step, {f'eval/{k}': v for k, v in results.items()}, training=False)
+                                    config.eval_samples, config.seed, config.shown_generator)
+      generator = results.pop('generator')   # in the key: which G these numbers describe
+      writer.write(step, {f'eval/{generator}/{k}': v for k, v in results.items()}, training=False)
     if saving:
       checkpointer.save(step, state)
       last_saved = step
@@ -193,19 +197,24 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
 
 
 def _draw(config, workdir, data, run, state, fixed_z, step):
-  """A grid of G(fixed z) for images; real vs generated points with D(x) for 1D/2D data."""
+  """A grid of G(fixed z) for images; real vs generated points with D(x) for 1D/2D data.
+
+  They show the generator evaluation scores (`config.shown_generator`), and say which.
+  """
   gan = run.gan
+  use_ema = config.shown_generator == 'ema'
+  which = 'EMA G' if use_ema else 'raw G'
   if data.mixture is None:
-    images = generate(gan, state, fixed_z, use_ema=False)
+    images = generate(gan, state, fixed_z, use_ema)
     plots.save_image_grid(images, os.path.join(workdir, 'samples', f'step_{step:07d}.png'),
-                          f'G(z) for a fixed z, step {step}')
+                          f'{which}(z) for a fixed z, step {step}')
     return
   n = 2500
-  key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 4)
+  key = jax.random.fold_in(jax.random.PRNGKey(config.seed), keys.PLOT)
   real = toy.sample(data.mixture, key, n)
   z = jax.random.normal(jax.random.fold_in(key, 1), (n, gan.z_dim))
-  fake = generate(gan, state, z, use_ema=False)
+  fake = generate(gan, state, z, use_ema)
   variables = {'params': state.d_params, **state.d_collections}
   d_fn = lambda x: np.asarray(gan.discriminator.apply(variables, jnp.asarray(x), train=False))
   plots.plot_density(real, fake, d_fn, os.path.join(workdir, 'samples', f'step_{step:07d}.png'),
-                     f'{config.data.name}, {config.loss.name}, step {step}')
+                     f'{config.data.name}, {config.loss.name}, {which}, step {step}')

@@ -4,6 +4,7 @@ import os
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gan_jax.config import adam
 import pytest
@@ -16,11 +17,23 @@ SHARED_TFDS = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'
                                            'tensorflow_datasets'))
 
 
-def tiny_dcgan(loss='non_saturating', spectral_norm=True, batch_size=4, n_critic=1, **kwargs):
-  """A 28x28 DCGAN small enough for CPU tests, with BatchNorm in G and D and SN in D."""
-  return GAN(DCGANGenerator((28, 28, 1), 8), DCGANDiscriminator(8, spectral_norm=spectral_norm),
+def tiny_dcgan(loss='non_saturating', spectral_norm=True, batch_size=4, n_critic=1,
+               d_batch_norm=True, **kwargs):
+  """A 28x28 DCGAN small enough for CPU tests, with BatchNorm in G (and D) and SN in D."""
+  return GAN(DCGANGenerator((28, 28, 1), 8),
+             DCGANDiscriminator(8, batch_norm=d_batch_norm, spectral_norm=spectral_norm),
              adam(1e-3, 0.5, 0.999), adam(1e-3, 0.5, 0.999), get_objective(loss), z_dim=8,
-             batch_size=batch_size, n_critic=n_critic, **kwargs)
+             batch_size=batch_size, n_critic=n_critic, joint_d_call=not d_batch_norm, **kwargs)
+
+
+def assert_trees_equal(a, b):
+  """Bit-identical pytrees: the same structure, the same number of leaves, the same values."""
+  leaves_a, tree_a = jax.tree.flatten(a)
+  leaves_b, tree_b = jax.tree.flatten(b)
+  assert tree_a == tree_b, (tree_a, tree_b)
+  assert len(leaves_a) == len(leaves_b)
+  for x, y in zip(leaves_a, leaves_b):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
 def tiny_mlp(loss='non_saturating', batch_size=8, n_critic=1, dim=2, **kwargs):

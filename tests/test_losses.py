@@ -16,32 +16,64 @@ def _sigmoid(x):
   return 1.0 / (1.0 + np.exp(-x.astype(np.float64)))
 
 
+def _log_sigmoid(x):
+  return np.log(_sigmoid(x))
+
+
+def _ragan(r, f):
+  """Jolicoeur-Martineau 2019, eq. for RaSGAN: D on relative scores, G with the roles swapped."""
+  real_rel, fake_rel = r - f.mean(), f - r.mean()
+  d = -np.mean(_log_sigmoid(real_rel)) - np.mean(np.log(1 - _sigmoid(fake_rel)))
+  g = -np.mean(_log_sigmoid(fake_rel)) - np.mean(np.log(1 - _sigmoid(real_rel)))
+  return d, g
+
+
+def _ralsgan(r, f):
+  real_rel, fake_rel = r - f.mean(), f - r.mean()
+  d = np.mean((real_rel - 1) ** 2) + np.mean((fake_rel + 1) ** 2)
+  g = np.mean((fake_rel - 1) ** 2) + np.mean((real_rel + 1) ** 2)
+  return d, g
+
+
 # (d_loss, g_loss) in numpy, from the papers' formulas with D(x) = sigmoid(logit) where relevant.
+_BCE = lambda r, f: -np.mean(_log_sigmoid(r)) - np.mean(np.log(1 - _sigmoid(f)))
 REFERENCES = {
-    'minimax': (lambda r, f: -np.mean(np.log(_sigmoid(r))) - np.mean(np.log(1 - _sigmoid(f))),
-                lambda f: np.mean(np.log(1 - _sigmoid(f)))),
-    'non_saturating': (lambda r, f: -np.mean(np.log(_sigmoid(r))) - np.mean(np.log(1 - _sigmoid(f))),
-                       lambda f: -np.mean(np.log(_sigmoid(f)))),
+    'minimax': (_BCE, lambda r, f: np.mean(np.log(1 - _sigmoid(f)))),
+    'non_saturating': (_BCE, lambda r, f: -np.mean(_log_sigmoid(f))),
+    'dragan': (_BCE, lambda r, f: -np.mean(_log_sigmoid(f))),
     'lsgan': (lambda r, f: 0.5 * np.mean((r - 1) ** 2) + 0.5 * np.mean(f ** 2),
-              lambda f: 0.5 * np.mean((f - 1) ** 2)),
-    'wasserstein': (lambda r, f: np.mean(f) - np.mean(r), lambda f: -np.mean(f)),
+              lambda r, f: 0.5 * np.mean((f - 1) ** 2)),
+    'wgan': (lambda r, f: np.mean(f) - np.mean(r), lambda r, f: -np.mean(f)),
+    'wgan_gp': (lambda r, f: np.mean(f) - np.mean(r), lambda r, f: -np.mean(f)),
     'hinge': (lambda r, f: np.mean(np.maximum(0, 1 - r)) + np.mean(np.maximum(0, 1 + f)),
-              lambda f: -np.mean(f)),
+              lambda r, f: -np.mean(f)),
+    'ragan': (lambda r, f: _ragan(r, f)[0], lambda r, f: _ragan(r, f)[1]),
+    'ralsgan': (lambda r, f: _ralsgan(r, f)[0], lambda r, f: _ralsgan(r, f)[1]),
 }
 
 
-@pytest.mark.parametrize('name', sorted(losses.LOSSES))
+def test_every_objective_has_a_reference():
+  assert set(REFERENCES) == set(losses.OBJECTIVES)
+
+
+@pytest.mark.parametrize('name', sorted(losses.OBJECTIVES))
 def test_loss_matches_formula(name):
   d_ref, g_ref = REFERENCES[name]
-  loss = losses.LOSSES[name]
-  np.testing.assert_allclose(loss.d_loss(REAL, FAKE), d_ref(REAL, FAKE), rtol=1e-5)
-  np.testing.assert_allclose(loss.g_loss(FAKE), g_ref(FAKE), rtol=1e-5)
+  objective = losses.OBJECTIVES[name]
+  np.testing.assert_allclose(objective.d_loss(REAL, FAKE), d_ref(REAL, FAKE), rtol=1e-5)
+  g_real = REAL if objective.g_uses_real else None
+  np.testing.assert_allclose(objective.g_loss(g_real, FAKE), g_ref(REAL, FAKE), rtol=1e-5)
 
 
 def test_objectives_name_the_papers_settings():
-  assert losses.get_objective('wgan') == losses.Objective('wasserstein', 'none', 0.0, 0.01)
-  assert losses.get_objective('wgan_gp') == losses.Objective('wasserstein', 'gradient_penalty', 10.0)
+  wgan = losses.get_objective('wgan')
+  assert (wgan.penalty, wgan.weight_clip, wgan.n_critic) == ('none', 0.01, 5)
+  wgan_gp = losses.get_objective('wgan_gp')
+  assert (wgan_gp.penalty, wgan_gp.penalty_weight, wgan_gp.n_critic) == ('gradient_penalty', 10.0, 5)
+  assert wgan_gp.needs_independent_examples and not wgan.needs_independent_examples
   assert losses.get_objective('dragan').penalty == 'dragan'
+  assert losses.get_objective('ragan').g_uses_real
+  assert not losses.get_objective('non_saturating').g_uses_real
   assert losses.get_objective('hinge', penalty='r1', penalty_weight=1.0).penalty_weight == 1.0
   with pytest.raises(ValueError, match='unknown loss'):
     losses.get_objective('wgan-gp')
@@ -107,3 +139,20 @@ def test_input_gradient_norm_matches_finite_differences():
       step[i, j] = eps
       grad.append((d_fn(x + step)[i] - d_fn(x - step)[i]) / (2 * eps))
     np.testing.assert_allclose(norms[i], np.linalg.norm(grad), rtol=1e-2)
+
+
+def test_dragan_perturbs_around_the_data_with_a_nonlinear_critic():
+  """DRAGAN on D(x) = sum(x^2) + x.w: grad = 2 x_hat + w at x_hat = a x + (1 - a)(x + 0.5 std(x) u),
+  with u ~ U[0, 1] per value and a ~ U[0, 1] per example, drawn as the penalty draws them."""
+  real, fake = _batches()
+  key = jax.random.PRNGKey(4)
+  noise_key, alpha_key = jax.random.split(key)
+  x = np.asarray(real, np.float64)
+  u = np.asarray(jax.random.uniform(noise_key, real.shape), np.float64)
+  alpha = np.asarray(jax.random.uniform(alpha_key, (6, 1)), np.float64)
+  x_hat = alpha * x + (1 - alpha) * (x + 0.5 * x.std() * u)
+  grads = 2 * x_hat + np.asarray(W, np.float64)
+  expected = np.mean((np.linalg.norm(grads, axis=1) - 1.0) ** 2)
+  nonlinear_d = lambda inputs: jnp.sum(inputs ** 2, axis=1) + inputs @ W
+  np.testing.assert_allclose(losses.dragan_penalty(nonlinear_d, real, fake, key), expected,
+                             rtol=1e-5)

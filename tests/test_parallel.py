@@ -1,4 +1,6 @@
-"""pmap data parallelism over 4 CPU devices gives the single-device result."""
+"""pmap data parallelism over 4 CPU devices gives the single-device result, for every kind of
+objective: plain, penalised (noise drawn for the global batch, DRAGAN's global std) and
+relativistic (means over the global batch)."""
 
 import os
 import subprocess
@@ -13,7 +15,8 @@ from gan_jax.parallel import check_divisible
 _SCRIPT = textwrap.dedent('''
     import os, sys
     sys.path.insert(0, {tests!r})
-    import jax, jax.numpy as jnp, numpy as np
+    import dataclasses
+    import jax, jax.numpy as jnp, numpy as np, optax
     assert jax.local_device_count() == 4, jax.devices()
     from conftest import init, tiny_dcgan, tiny_mlp
     from gan_jax import parallel
@@ -33,8 +36,19 @@ _SCRIPT = textwrap.dedent('''
           x * (1 + 1e-7 * jax.random.normal(k, x.shape)) if x.dtype == jnp.float32 else x
           for k, x in zip(keys, leaves)])
 
-    for name, make, shape in [('mlp', tiny_mlp, (2,)), ('dcgan', tiny_dcgan, (28, 28, 1))]:
-      gan = make(batch_size=8, n_critic=2)
+    cases = [('mlp', loss, tiny_mlp, {{}}, (2,))
+             for loss in ('non_saturating', 'wgan_gp', 'dragan', 'ragan')]
+    cases += [('dcgan_batch_norm', 'non_saturating', tiny_dcgan, {{}}, (28, 28, 1))]
+    cases += [('dcgan', loss, tiny_dcgan, {{'d_batch_norm': False}}, (28, 28, 1))
+              for loss in ('wgan_gp', 'dragan')]
+    for model, loss, make, kwargs, shape in cases:
+      name = f'{{model}} {{loss}}'
+      gan = make(loss, batch_size=8, n_critic=2, **kwargs)
+      # SGD, not Adam: Adam's first step is lr * sign(g) for every component, so gradients that
+      # are zero up to rounding (a BatchNorm'd channel's shift, RaGAN's output bias) become
+      # steps of +-lr in either program, which would hide what this compares.
+      sgd = optax.inject_hyperparams(optax.sgd)(learning_rate=0.1)
+      gan = dataclasses.replace(gan, g_optimizer=sgd, d_optimizer=sgd)
       state = init(gan, shape)
       batches = jax.random.uniform(jax.random.PRNGKey(7), (2, 8) + shape, minval=-1, maxval=1)
       single = make_train_step(gan)(state, batches)   # (state, metrics)

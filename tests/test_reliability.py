@@ -18,12 +18,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import SHARED_TFDS
+from conftest import SHARED_TFDS, assert_trees_equal
 from gan_jax import train as train_lib
 from gan_jax.checkpoint import Checkpointer
 from gan_jax.config import build_gan
 from gan_jax.state import create_state
-from gan_jax.train import DivergenceError, train_and_evaluate
+from gan_jax.errors import DivergenceError
+from gan_jax.train import train_and_evaluate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RING = os.path.join(ROOT, 'experiments', 'configs', 'toy2d_ring.py')
@@ -40,11 +41,6 @@ def _ring_config(**overrides):
   return config
 
 
-def _assert_states_equal(a, b):
-  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
-
-
 def _restore(config, workdir):
   gan = build_gan(config, (2,))
   template = create_state(gan, jax.random.PRNGKey(config.seed), jnp.zeros((2,)))
@@ -56,15 +52,17 @@ def _train_command(workdir, *flags):
           f'--workdir={workdir}', *FAST, *flags]
 
 
+# Dies inside orbax's save of step >= kill_at: the arrays are written to the temporary folder,
+# and the process is killed before the handler finalizes and the folder is committed.
 _KILL_DURING_SAVE = textwrap.dedent('''
-    import os, runpy, signal, sys, threading
+    import os, runpy, signal, sys
     import orbax.checkpoint as ocp
-    original = ocp.CheckpointManager.save
-    def save(self, step, *args, **kwargs):
-      if step >= {kill_at}:   # die while orbax is writing this step
-        threading.Timer(0.003, lambda: os.kill(os.getpid(), signal.SIGKILL)).start()
-      return original(self, step, *args, **kwargs)
-    ocp.CheckpointManager.save = save
+    original = ocp.StandardCheckpointHandler.finalize
+    def finalize(self, directory, *args, **kwargs):
+      if int(os.path.basename(os.path.dirname(str(directory))).split('.')[0]) >= {kill_at}:
+        os.kill(os.getpid(), signal.SIGKILL)
+      return original(self, directory, *args, **kwargs)
+    ocp.StandardCheckpointHandler.finalize = finalize
     sys.argv = {argv!r}
     runpy.run_path(sys.argv[0], run_name='__main__')
 ''')
@@ -99,15 +97,17 @@ def test_sigkilled_run_resumes_bit_identical(tmp_path):
   during_save = subprocess.run([sys.executable, '-c', _KILL_DURING_SAVE.format(
       kill_at=_last_logged_step(workdir) + 7, argv=argv)], capture_output=True, text=True)
   assert during_save.returncode == -signal.SIGKILL, during_save.stderr[-2000:]
+  partial = [name for name in os.listdir(os.path.join(workdir, 'checkpoints')) if 'tmp' in name]
+  assert partial, 'the kill did not land inside a save'   # an uncommitted checkpoint on disk
   final = subprocess.run(_train_command(workdir, *flags), capture_output=True, text=True)
   assert final.returncode == 0, final.stderr[-2000:]
-  assert kills >= 3, 'the runs finished before they could be killed'
+  assert kills == 5, f'only {kills} of the 5 kills landed: the runs finished first'
 
   config = _ring_config(num_steps=steps, checkpoint_every=7, log_every=5)
   reference = train_and_evaluate(config, str(tmp_path / 'straight'), quiet=True)
   resumed = _restore(config, workdir)
   assert int(resumed.step) == steps
-  _assert_states_equal(reference, resumed)
+  assert_trees_equal(reference, resumed)
   logged = [int(line.split('"step": ')[1].split(',')[0])
             for line in open(os.path.join(workdir, 'metrics.jsonl'))]
   assert logged == list(range(5, steps + 1, 5))   # no step logged twice, none missing
@@ -137,9 +137,13 @@ def test_unreadable_newest_checkpoint_falls_back(tmp_path, how, capfd):
   _corrupt(os.path.join(workdir, 'checkpoints', '30'), how)
   config.num_steps = 40
   resumed = train_and_evaluate(config, workdir, quiet=True)
-  assert 'checkpoint 30 is unreadable' in capfd.readouterr().err
+  warnings = [line for line in capfd.readouterr().err.splitlines() if 'unreadable' in line]
+  aside = os.path.join(workdir, 'checkpoints_unreadable', '30')
+  assert len(warnings) == 1 and warnings[0].startswith('warning: checkpoint 30 is unreadable')
+  assert warnings[0].endswith(f'moved to {aside}, trying an older one')
+  assert os.path.isdir(aside)
   straight = train_and_evaluate(config, str(tmp_path / 'straight'), quiet=True)
-  _assert_states_equal(straight, resumed)
+  assert_trees_equal(straight, resumed)
   assert sorted(os.listdir(os.path.join(workdir, 'checkpoints')), key=int) == ['20', '30', '40']
 
 
@@ -197,6 +201,21 @@ BAD_INPUT = {
     'unknown model': (['--config.model.name=stylegan'], 'unknown model.name'),
     'negative learning rate': (['--config.optim.lr=-0.001'], 'optim.lr must be positive'),
     'n_critic of 0': (['--config.n_critic=0'], 'n_critic must be at least 1'),
+    'z_dim of 0': (['--config.model.z_dim=0'], 'model.z_dim must be positive'),
+    'zero width': (['--config.model.d_features=0'], 'model.d_features must be positive'),
+    'EMA decay of 1': (['--config.ema_decay=1.0'], 'ema_decay must be in [0, 1)'),
+    'negative penalty weight': (['--config.loss.penalty_weight=-1.0'],
+                                'loss.penalty_weight must be >= 0'),
+    'negative eval interval': (['--config.eval_every=-5'], 'eval_every must be >= 0'),
+    'zero log interval': (['--config.log_every=0'], 'log_every must be positive'),
+    'beta1 of 1': (['--config.optim.b1=1.0'], 'optim.b1 must be in [0, 1)'),
+    'reused samples with n_critic 2': (['--config.g_samples=reuse', '--config.n_critic=2'],
+                                       "g_samples='reuse' needs n_critic=1"),
+    'penalty with a BatchNorm D': (['--config.data.name=mnist', '--config.model.name=dcgan',
+                                    '--config.loss.name=wgan_gp'],
+                                   'set --config.model.d_batch_norm=False'),
+    'unknown shown generator': (['--config.shown_generator=best'], "shown_generator must be"),
+    'partial host flags': (['--num_processes=2'], 'give all of --coordinator_address'),
     'unknown dataset': (['--config.data.name=no_such_dataset'], 'TFDS does not know'),
     'unprepared dataset': (['--config.data.name=mnist', '--config.data.data_dir={empty}'],
                            'is not prepared under'),
@@ -241,6 +260,21 @@ def test_bad_input_exits_2_with_one_line_and_touches_nothing(case, existing_work
   assert len(lines) == 1 and lines[0].startswith('error: ') and expected in lines[0], lines
   assert time.time() - start < 60
   assert _snapshot(existing_workdir) == before
+
+
+def test_divergence_exits_3_through_the_script(tmp_path):
+  """An absurd learning rate drives the ring GAN to Inf: one line naming the step and the
+  player, exit status 3, and only finite checkpoints on disk."""
+  workdir = str(tmp_path / 'run')
+  result = subprocess.run(_train_command(workdir, '--config.optim.lr=1e30', '--config.num_steps=50',
+                                         '--config.log_every=1', '--config.checkpoint_every=100'),
+                          capture_output=True, text=True, timeout=120)
+  lines = [line for line in result.stderr.splitlines() if line.strip()]
+  assert result.returncode == 3, result.stderr[-2000:]
+  assert len(lines) == 1 and lines[0].startswith('error: divergence: a NaN or Inf'), lines
+  assert 'last good checkpoint: none' in lines[0]
+  assert not os.path.exists(os.path.join(workdir, 'checkpoints')) or not os.listdir(
+      os.path.join(workdir, 'checkpoints'))
 
 
 def test_second_run_on_a_live_workdir_is_refused_and_a_stale_lock_taken_over(tmp_path):

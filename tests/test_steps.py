@@ -8,13 +8,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import init, tiny_dcgan, tiny_mlp
+from conftest import assert_trees_equal, init, tiny_dcgan, tiny_mlp
+from gan_jax.losses import OBJECTIVES
 from gan_jax.config import base_config, build_gan
 from gan_jax.data import make_data
-from gan_jax.state import create_state
+from gan_jax.state import create_state, ema_decay_at
 from gan_jax.steps import d_step, g_step, generate, make_train_step, train_step
 
-G_FIELDS = ('g_params', 'g_collections', 'g_opt_state', 'ema_params')
+G_FIELDS = ('g_params', 'g_collections', 'g_opt_state', 'ema_params', 'ema_collections')
 D_FIELDS = ('d_params', 'd_collections', 'd_opt_state')
 
 
@@ -40,9 +41,9 @@ def test_g_step_leaves_discriminator_bit_identical(loss):
   real = jax.random.uniform(jax.random.PRNGKey(1), (4, 28, 28, 1), minval=-1, maxval=1)
   state, _ = jax.jit(functools.partial(d_step, gan=gan))(state, real, jax.random.PRNGKey(2))
   assert set(state.d_collections) == {'batch_stats', 'spectral_stats'}
-  after, metrics = jax.jit(functools.partial(g_step, gan=gan))(state, jax.random.PRNGKey(3))
+  after, metrics = jax.jit(functools.partial(g_step, gan=gan))(state, real, jax.random.PRNGKey(3))
   _assert_identical(state, after, D_FIELDS)
-  for field in ('g_params', 'g_collections', 'g_opt_state', 'ema_params'):
+  for field in G_FIELDS:
     _assert_changed(state, after, field)
   assert int(after.step) == int(state.step) + 1
   assert set(metrics) == {'g_loss', 'g_d_fake', 'g_grad_norm'}
@@ -51,8 +52,8 @@ def test_g_step_leaves_discriminator_bit_identical(loss):
 def test_d_step_leaves_generator_bit_identical():
   gan = tiny_dcgan(spectral_norm=True)
   state = init(gan, (28, 28, 1))
-  state, _ = jax.jit(functools.partial(g_step, gan=gan))(state, jax.random.PRNGKey(3))
   real = jax.random.uniform(jax.random.PRNGKey(1), (4, 28, 28, 1), minval=-1, maxval=1)
+  state, _ = jax.jit(functools.partial(g_step, gan=gan))(state, real, jax.random.PRNGKey(3))
   after, metrics = jax.jit(functools.partial(d_step, gan=gan))(state, real, jax.random.PRNGKey(2))
   _assert_identical(state, after, G_FIELDS + ('step',))
   for field in D_FIELDS:
@@ -75,9 +76,10 @@ def test_g_step_ascends_d_of_g_z():
   gan = tiny_mlp(batch_size=64)
   state = init(gan, (2,))
   step = jax.jit(functools.partial(g_step, gan=gan))
-  _, first = step(state, jax.random.PRNGKey(0))
+  real = jnp.zeros((64, 2))   # unused by the non-saturating G loss
+  _, first = step(state, real, jax.random.PRNGKey(0))
   for _ in range(20):
-    state, metrics = step(state, jax.random.PRNGKey(0))
+    state, metrics = step(state, real, jax.random.PRNGKey(0))
   assert metrics['g_d_fake'] > first['g_d_fake']
 
 
@@ -96,18 +98,78 @@ def test_train_step_compiles_once():
   assert np.isfinite(float(metrics['d_loss']))
 
 
-def test_train_step_runs_n_critic_d_steps():
-  """train_step equals n_critic d_steps then one g_step on the last D step's samples."""
+def test_make_train_step_compiles_exactly_once():
   gan = tiny_mlp(n_critic=2)
+  step = make_train_step(gan)
   state = init(gan, (2,))
-  batches = jax.random.normal(jax.random.PRNGKey(5), (2, 8, 2))
-  fused, _ = jax.jit(functools.partial(train_step, gan=gan))(state, batches)
+  for i in range(3):
+    state, _ = step(state, jnp.full((2, 8, 2), float(i)))
+  assert step._cache_size() == 1
+
+
+def _plain_sequence(gan, state, batches):
+  """The algorithm written out: n_critic d_steps, then a g_step on fresh samples of its own key
+  (or, with g_samples='reuse', on the last D step's key, whose samples it then redraws)."""
   key = jax.random.fold_in(state.rng, state.step)
-  manual = state
-  for i in range(2):
-    manual, _ = d_step(manual, batches[i], jax.random.fold_in(key, i), gan=gan)
-  manual, _ = g_step(manual, jax.random.fold_in(key, 1), gan=gan)
-  chex.assert_trees_all_close(fused, manual, rtol=1e-6, atol=1e-7)
+  d = jax.jit(functools.partial(d_step, gan=gan))
+  g = jax.jit(functools.partial(g_step, gan=gan))
+  for i in range(gan.n_critic):
+    state, _ = d(state, batches[i], jax.random.fold_in(key, i))
+  g_key = jax.random.fold_in(key, gan.n_critic - 1 if gan.g_samples == 'reuse' else gan.n_critic)
+  state, _ = g(state, batches[-1], g_key)
+  return state
+
+
+CASES = [(name, n) for name in sorted(OBJECTIVES) for n in (1, 2)] + [('non_saturating', 'reuse')]
+
+
+@pytest.mark.parametrize('name,n_critic', CASES)
+def test_train_step_is_the_plain_sequence_of_d_and_g_steps(name, n_critic):
+  """Every objective through train_step on a tiny DCGAN (BatchNorm in G, and in D unless the
+  objective needs per-example D), against the d_step/g_step calls written out."""
+  reuse = n_critic == 'reuse'
+  gan = tiny_dcgan(name, spectral_norm=False, n_critic=1 if reuse else n_critic,
+                   d_batch_norm=not OBJECTIVES[name].needs_independent_examples,
+                   g_samples='reuse' if reuse else 'fresh')
+  state = init(gan, (28, 28, 1))
+  batches = jax.random.uniform(jax.random.PRNGKey(5), (gan.n_critic, 4, 28, 28, 1), minval=-1,
+                               maxval=1)
+  fused, metrics = jax.jit(functools.partial(train_step, gan=gan))(state, batches)
+  manual = _plain_sequence(gan, state, batches)
+  # Fused and separate programs round differently; Adam turns that into differences of ~1e-6
+  # in a few params. An algorithmic difference moves params by an Adam step, lr = 1e-3.
+  chex.assert_trees_all_close(fused, manual, rtol=1e-4, atol=1e-5)
+  assert int(fused.step) == 1 and all(np.isfinite(float(v)) for v in metrics.values())
+  _assert_changed(state, fused, 'd_params')
+  _assert_changed(state, fused, 'g_params')
+
+
+def test_ema_follows_its_formula_with_warm_up():
+  """ema_t = d_t ema_{t-1} + (1 - d_t) g_t with d_t = min(decay, (1 + t) / (10 + t)), for the
+  params and for G's BatchNorm statistics alike."""
+  gan = tiny_dcgan(ema_decay=0.9)
+  state = init(gan, (28, 28, 1))
+  real = jax.random.uniform(jax.random.PRNGKey(1), (4, 28, 28, 1), minval=-1, maxval=1)
+  step = jax.jit(functools.partial(g_step, gan=gan))
+  expected_params, expected_stats = state.ema_params, state.ema_collections
+  for t in range(3):
+    state, _ = step(state, real, jax.random.PRNGKey(t))
+    d = min(0.9, (1 + t) / (10 + t))
+    assert float(ema_decay_at(0.9, t)) == pytest.approx(d)
+    mix = lambda a, x: d * np.asarray(a, np.float64) + (1 - d) * np.asarray(x, np.float64)
+    expected_params = jax.tree.map(mix, expected_params, state.g_params)
+    expected_stats = jax.tree.map(mix, expected_stats, state.g_collections)
+    chex.assert_trees_all_close(state.ema_params, expected_params, rtol=1e-5, atol=1e-7)
+    chex.assert_trees_all_close(state.ema_collections, expected_stats, rtol=1e-5, atol=1e-7)
+  assert float(ema_decay_at(0.999, 10_000)) == pytest.approx(0.999)
+
+
+def test_state_equality_helper_counts_leaves():
+  assert_trees_equal({'a': jnp.ones(2)}, {'a': jnp.ones(2)})
+  with pytest.raises(AssertionError):
+    assert_trees_equal({'a': jnp.ones(2)}, {'a': jnp.ones(2), 'b': jnp.ones(1)})
+  with pytest.raises(AssertionError):
+    assert_trees_equal({'a': jnp.ones(2)}, {'a': jnp.zeros(2)})
 
 
 # A 1D GAN on N(3, 0.5^2). WGAN-GP uses lambda = 0.1 here: on 1D data whose spread G must match,
@@ -128,7 +190,7 @@ def test_1d_gan_matches_mean_and_std(loss, n_critic, steps, penalty_weight):
   config.batch_size = 256
   config.optim.lr, config.optim.b1, config.optim.b2 = 1e-3, 0.5, 0.9
   config.ema_decay = 0.995
-  data = make_data(config.data, config.batch_size, config.n_critic, seed=0)
+  data = make_data(config.data, config.batch_size, n_critic, seed=0)
   gan = build_gan(config, data.example_shape)
   state = create_state(gan, jax.random.PRNGKey(0), jnp.zeros(data.example_shape))
   step = make_train_step(gan)

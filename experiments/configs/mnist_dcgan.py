@@ -18,6 +18,9 @@ def get_config():
   config.optim.lr = 2e-4
   config.optim.b1 = 0.5
   config.batch_size = 64
+  # One D step per G step, and G scored on the samples D just saw, as the PyTorch example
+  # does: G runs forward once per iteration.
+  config.g_samples = 'reuse'
   config.num_steps = 3000
   config.log_every = 50
   config.sample_every = 500

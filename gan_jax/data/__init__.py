@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gan_jax import keys
 from gan_jax.data import images as image_data
 from gan_jax.data.toy import TOY_DATASETS, Mixture, sample
 
@@ -32,12 +33,15 @@ def make_data(data_config, batch_size: int, n_critic: int, seed: int,
   local_batch = batch_size // process_count
   if data_config.name in TOY_DATASETS:
     mixture = TOY_DATASETS[data_config.name]
-    key = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(seed), 2), process_index)
+    key = jax.random.fold_in(jax.random.PRNGKey(seed), keys.DATA)
+    start = process_index * local_batch
 
     @jax.jit
     def toy_batches(step):
-      points = sample(mixture, jax.random.fold_in(key, step), n_critic * local_batch)
-      return points.reshape(n_critic, local_batch, -1)
+      # The global batch is drawn on every host and each keeps its slice: the data of a step
+      # does not depend on how many hosts share it.
+      points = sample(mixture, jax.random.fold_in(key, step), n_critic * batch_size)
+      return points.reshape(n_critic, batch_size, -1)[:, start:start + local_batch]
 
     return Data((mixture.means.shape[1],), toy_batches, mixture)
   images = image_data.load_split(data_config.name, data_config.split, data_config.data_dir,
