@@ -28,12 +28,13 @@ import jax.numpy as jnp
 import numpy as np
 from absl import flags
 
-from gan_jax import cli, profiling
-from gan_jax.config import build_gan, n_critic
+from gan_jax.run import cli
+from gan_jax.tools import profiling
+from gan_jax.run.config import build_gan, n_critic
 from gan_jax.data import make_data
 from gan_jax.models import DownConv2x, UpConv2x
-from gan_jax.state import create_state
-from gan_jax.steps import make_train_step, train_step
+from gan_jax.core.state import create_state
+from gan_jax.core.steps import make_train_step, train_step
 from experiments.configs import celeba64_dcgan, cifar10_sngan, mnist_dcgan
 
 _MODELS = flags.DEFINE_list('models', ['dcgan28', 'dcgan64', 'sngan32'], 'Models to time.')

@@ -12,7 +12,6 @@ is slow, which is why G replaces it). Writes PNG figures and report.json.
 """
 
 import functools
-import json
 import os
 import time
 
@@ -24,15 +23,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 
-from gan_jax import cli, ebm as ebm_lib, evaluation, plots  # noqa: E402
-from gan_jax.config import adam  # noqa: E402
-from gan_jax.data import make_data, toy  # noqa: E402
+from gan_jax.lecture import ebm as ebm_lib  # noqa: E402
+from gan_jax.run import cli, evaluation  # noqa: E402
+from gan_jax.tools import plots  # noqa: E402
+from gan_jax.run.config import adam  # noqa: E402
+from gan_jax.data import make_data  # noqa: E402
+from gan_jax.data import vectors as toy  # noqa: E402
+from gan_jax.data.images import to_model_range  # noqa: E402
 from gan_jax.metrics import histogram_divergences, mode_coverage  # noqa: E402
 from gan_jax.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator  # noqa: E402
 from experiments.configs import mnist_dcgan  # noqa: E402
 
-_WORKDIR = flags.DEFINE_string('workdir', None, 'Output folder.', required=True)
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (else $TFDS_DATA_DIR).')
+_WORKDIR = cli.define_workdir()
+_DATA_DIR = cli.define_data_dir()
 _TOY_ITERATIONS = flags.DEFINE_integer('toy_iterations', 2000, 'Iterations on 1D/2D data.')
 _MNIST_ITERATIONS = flags.DEFINE_integer('mnist_iterations', 300, 'Iterations on MNIST.')
 _MNIST_SAMPLES = flags.DEFINE_integer('mnist_samples', 1000, 'Samples of D alone for FID.')
@@ -141,7 +144,7 @@ def mnist_part(workdir, report):
   step = ebm_lib.make_ebm_step(ebm)
   start = time.perf_counter()
   for i in range(_MNIST_ITERATIONS.value):
-    state, metrics = step(state, jnp.asarray(data.batches(i)[0], jnp.float32) / 127.5 - 1)
+    state, metrics = step(state, to_model_range(jnp.asarray(data.batches(i)[0])))
   train_seconds = time.perf_counter() - start
   # Samples continue the replay buffer's chains (as Du & Mordatch 2019 show theirs): D alone
   # cannot turn fresh noise into digits in a few dozen steps.
@@ -177,17 +180,14 @@ def mnist_part(workdir, report):
 
 def main(argv):
   del argv
-  workdir = os.path.abspath(_WORKDIR.value)
-  os.makedirs(workdir, exist_ok=True)
+  workdir = cli.open_workdir(_WORKDIR)
   report = {}
   start = time.perf_counter()
   one_d_figure(workdir, report)
   ring_figure(workdir, report)
   mnist_part(workdir, report)
   report['wall_seconds'] = time.perf_counter() - start
-  with open(os.path.join(workdir, 'report.json'), 'w') as f:
-    json.dump(report, f, indent=2, default=float)
-  print(json.dumps(report, indent=2, default=float))
+  cli.write_report(workdir, report)
 
 
 if __name__ == '__main__':

@@ -16,15 +16,15 @@ import jax.numpy as jnp
 import numpy as np
 from absl import flags
 
-from gan_jax import cli, evaluation
-from gan_jax.config import build_gan
-from gan_jax.data.images import load_split
+from gan_jax.run import cli, evaluation
+from gan_jax.run.config import build_gan
+from gan_jax.data.images import load_split, to_model_range
 from gan_jax.metrics import classifier, fid
-from gan_jax.state import create_state
+from gan_jax.core.state import create_state
 from experiments.configs import mnist_dcgan
 
 _DATASET = flags.DEFINE_enum('dataset', 'mnist', ['mnist', 'fashion_mnist'], 'Dataset.')
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (else $TFDS_DATA_DIR).')
+_DATA_DIR = cli.define_data_dir()
 _NOISE = flags.DEFINE_list('noise', ['0', '0.05', '0.1', '0.2', '0.4', '0.8'], 'Noise stds.')
 _OUTPUT = flags.DEFINE_string('output', None, 'JSON file for the results.')
 
@@ -34,7 +34,7 @@ def main(argv):
   name = _DATASET.value
   reference = evaluation.reference_features(name, _DATA_DIR.value)
   params = classifier.load_params(name)
-  train = classifier.to_unit_range(load_split(name, 'train', _DATA_DIR.value))
+  train = to_model_range(load_split(name, 'train', _DATA_DIR.value))
   rng = np.random.default_rng(0)
   table = []
   print(f'FID ({name} classifier features) of train + noise against test:')

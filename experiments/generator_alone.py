@@ -12,7 +12,6 @@ points, VAE samples and GAN samples side by side, with modes captured and high-q
 Writes PNG figures and report.json into the workdir.
 """
 
-import json
 import os
 import time
 
@@ -24,16 +23,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 
-from gan_jax import cli, evaluation, study, vae  # noqa: E402
-from gan_jax.data import toy  # noqa: E402
-from gan_jax.data.images import load_labeled_split  # noqa: E402
+from gan_jax.lecture import vae  # noqa: E402
+from gan_jax.run import cli, evaluation, study  # noqa: E402
+from gan_jax.data import vectors as toy  # noqa: E402
+from gan_jax.data.images import load_labeled_split, to_model_range  # noqa: E402
 from gan_jax.metrics import mode_coverage  # noqa: E402
-from gan_jax.population import member  # noqa: E402
-from gan_jax.steps import generate  # noqa: E402
+from gan_jax.run.population import member  # noqa: E402
+from gan_jax.core.steps import generate  # noqa: E402
 from experiments.configs import mnist_dcgan, toy2d_grid, toy2d_ring  # noqa: E402
 
-_WORKDIR = flags.DEFINE_string('workdir', None, 'Output folder.', required=True)
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (else $TFDS_DATA_DIR).')
+_WORKDIR = cli.define_workdir()
+_DATA_DIR = cli.define_data_dir()
 _AE_STEPS = flags.DEFINE_integer('ae_steps', 3000, 'Steps for the AE and the VAE on MNIST.')
 _GAN_STEPS = flags.DEFINE_integer('gan_steps', 800, 'Steps of the MNIST GAN whose D scores.')
 _TOY_STEPS = flags.DEFINE_integer('toy_steps', 10000, 'Steps for the 2D VAE and GAN.')
@@ -54,7 +54,7 @@ def mnist_part(workdir, report):
   config.data.data_dir = _DATA_DIR.value
   config.batch_size = 128
   test_images, test_labels = load_labeled_split('mnist', 'test', _DATA_DIR.value)
-  test = np.asarray(test_images, np.float32) / 127.5 - 1
+  test = to_model_range(test_images)
   models = {}
   for name, variational in (('auto-encoder', False), ('VAE', True)):
     start = time.perf_counter()
@@ -163,17 +163,14 @@ def toy_part(workdir, report):
 
 def main(argv):
   del argv
-  workdir = os.path.abspath(_WORKDIR.value)
-  os.makedirs(workdir, exist_ok=True)
+  workdir = cli.open_workdir(_WORKDIR)
   report = {}
   start = time.perf_counter()
   toy_part(workdir, report)
   mnist_part(workdir, report)
   pixel_error_part(workdir, report)
   report['wall_seconds'] = time.perf_counter() - start
-  with open(os.path.join(workdir, 'report.json'), 'w') as f:
-    json.dump(report, f, indent=2)
-  print(json.dumps(report, indent=2))
+  cli.write_report(workdir, report)
 
 
 if __name__ == '__main__':

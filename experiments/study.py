@@ -19,19 +19,19 @@ import jax
 import numpy as np
 from absl import flags
 
-from gan_jax import cli, study
-from gan_jax.config import build_gan, n_critic, objective
+from gan_jax.run import cli, study
+from gan_jax.run.config import build_gan, n_critic, objective
 from gan_jax.data import make_data
-from gan_jax.population import create_population, make_population_train_step
-from gan_jax.state import create_state
-from gan_jax.steps import make_train_step
+from gan_jax.run.population import create_population, make_population_train_step
+from gan_jax.core.state import create_state
+from gan_jax.core.steps import make_train_step
 from experiments.configs import mnist_dcgan, toy2d_grid, toy2d_ring
 
 LOSSES = ['minimax', 'non_saturating', 'lsgan', 'wgan', 'wgan_gp', 'dragan', 'hinge']
 PACGAN_TABLE1 = {'ring8': 'GAN: 6.3 of 8 modes; PacGAN2: 7.9 of 8 (about 95-98% high quality)',
                  'grid25': 'GAN: 17.3 of 25 modes; PacGAN2: 23.8 of 25 (about 95-98% high quality)'}
 
-_WORKDIR = flags.DEFINE_string('workdir', None, 'Where figures and JSON go.', required=True)
+_WORKDIR = cli.define_workdir('Where figures and JSON go.')
 _DATASETS = flags.DEFINE_list('datasets', ['ring8', 'grid25', 'mnist', 'fashion_mnist'], 'Data.')
 _METHODS = flags.DEFINE_list('methods', LOSSES + ['vae'], 'Losses, and vae.')
 _RUNS = flags.DEFINE_integer('runs', 3, 'Runs per method (random hyperparameters and seeds).')
@@ -40,7 +40,7 @@ _TOY_STEPS = flags.DEFINE_integer('toy_steps', 5000, 'G steps per toy run.')
 _WIDTH = flags.DEFINE_integer('width', 32, 'DCGAN base width (64 is the full DCGAN-28).')
 _SEARCH_N_CRITIC = flags.DEFINE_boolean('search_n_critic', False, 'Sample n_critic in {1, 5}.')
 _EVAL_SAMPLES = flags.DEFINE_integer('eval_samples', 10000, 'Samples for FID.')
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (else $TFDS_DATA_DIR).')
+_DATA_DIR = cli.define_data_dir()
 _SPEED_ONLY = flags.DEFINE_boolean('speed_only', False, 'Only the vmap speed comparison.')
 _SPEED_STEPS = flags.DEFINE_integer('speed_steps', None, 'Steps of the speed comparison '
                                     '(default 1000 on toy data, 100 on images).')
@@ -160,8 +160,7 @@ def summarize(dataset, rows, workdir):
 
 def main(argv):
   del argv
-  workdir = os.path.abspath(_WORKDIR.value)
-  os.makedirs(workdir, exist_ok=True)
+  workdir = cli.open_workdir(_WORKDIR)
   report = {'speed': []}
   for dataset in ('ring8', 'mnist'):
     if dataset not in _DATASETS.value and not _SPEED_ONLY.value:

@@ -11,12 +11,12 @@ import time
 import flax
 from absl import flags
 
-from gan_jax import cli
+from gan_jax.run import cli
 from gan_jax.data.images import load_labeled_split
 from gan_jax.metrics import classifier
 
 _DATASET = flags.DEFINE_enum('dataset', 'mnist', ['mnist', 'fashion_mnist'], 'Dataset.')
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'TFDS data dir (else $TFDS_DATA_DIR).')
+_DATA_DIR = cli.define_data_dir()
 _EPOCHS = flags.DEFINE_integer('epochs', 6, 'Training epochs.')
 _OUTPUT = flags.DEFINE_string('output', None, 'Weights file (default: the committed one).')
 

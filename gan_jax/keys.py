@@ -12,7 +12,7 @@ run is a pure function of its seed and resumes exactly. The tree of keys:
     DATA (2)       -> toy data (fold_in(., step) per step)
     FIXED_Z (3)    -> the z of the sample grids
     PLOT (4)       -> the points of the 1D/2D density plots
-    EVAL (5)       -> evaluation samples (gan_jax.evaluation; fold_in(., first index) per batch)
+    EVAL (5)       -> evaluation samples (gan_jax.run.evaluation; fold_in(., first index) per batch)
 """
 
 import functools

@@ -6,12 +6,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gan_jax.config import adam
+from gan_jax.run.config import adam
 import pytest
 
-from gan_jax.losses import get_objective
+from gan_jax.core.objectives import get_objective
 from gan_jax.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
-from gan_jax.state import GAN, create_state
+from gan_jax.core.state import GAN, create_state
 
 SHARED_TFDS = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'data',
                                            'tensorflow_datasets'))

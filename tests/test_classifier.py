@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gan_jax.data.images import load_labeled_split
+from gan_jax.data.images import load_labeled_split, to_model_range
 from gan_jax.metrics import classifier, fid
 
 THRESHOLDS = {'mnist': 0.99, 'fashion_mnist': 0.90}
@@ -22,8 +22,8 @@ def test_fid_of_real_data_is_small_and_grows_with_noise(shared_tfds):
   params = classifier.load_params('mnist')
   test, _ = load_labeled_split('mnist', 'test', shared_tfds)
   train, _ = load_labeled_split('mnist', 'train', shared_tfds)
-  reference, _ = classifier.features_and_probabilities(params, classifier.to_unit_range(test))
-  train = classifier.to_unit_range(train[:10000])
+  reference, _ = classifier.features_and_probabilities(params, to_model_range(test))
+  train = to_model_range(train[:10000])
   rng = np.random.default_rng(0)
   values = []
   for std in (0.0, 0.2, 0.5):

@@ -20,9 +20,9 @@ import jax.numpy as jnp
 import pytest
 
 from conftest import SHARED_TFDS
-from gan_jax.checkpoint import Checkpointer
-from gan_jax.config import build_gan, with_defaults
-from gan_jax.state import create_state
+from gan_jax.run.checkpoint import Checkpointer
+from gan_jax.run.config import build_gan, with_defaults
+from gan_jax.core.state import create_state
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = {

@@ -3,7 +3,7 @@
 import numpy as np
 import scipy.linalg
 
-from gan_jax.data.toy import TOY_DATASETS
+from gan_jax.data.vectors import TOY_DATASETS
 from gan_jax.metrics import (fid, frechet_distance, histogram_divergences, inception_score, kid,
                              mode_coverage, precision_recall)
 from gan_jax.metrics.distances import _kid_subsets

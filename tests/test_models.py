@@ -10,11 +10,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gan_jax.config import base_config
+from gan_jax.run.config import base_config
 from gan_jax.models import (DCGANDiscriminator, DCGANGenerator, DownConv2x, ResNetDiscriminator,
                             ResNetGenerator, UpConv2x, build_models)
 from gan_jax.models.layers import conv4x4_stride2, conv4x4_stride2_transpose
-from gan_jax.state import count_params
+from gan_jax.core.state import count_params
 
 
 def test_dcgan64_matches_pytorch_example_parameter_counts():

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from gan_jax.errors import ConfigError
-from gan_jax.parallel import check_divisible
+from gan_jax.run.parallel import check_divisible
 
 _SCRIPT = textwrap.dedent('''
     import os, sys
@@ -19,8 +19,8 @@ _SCRIPT = textwrap.dedent('''
     import jax, jax.numpy as jnp, numpy as np, optax
     assert jax.local_device_count() == 4, jax.devices()
     from conftest import init, tiny_dcgan, tiny_mlp
-    from gan_jax import parallel
-    from gan_jax.steps import make_train_step
+    from gan_jax.run import parallel
+    from gan_jax.core.steps import make_train_step
 
     def relative_differences(a_tree, b_tree):
       out = {{}}

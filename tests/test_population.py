@@ -7,8 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from conftest import tiny_dcgan, tiny_mlp
-from gan_jax.population import create_population, make_population_train_step, member
-from gan_jax.steps import train_step
+from gan_jax.run.population import create_population, make_population_train_step, member
+from gan_jax.core.steps import train_step
 
 
 def _check_population(gan, shape, steps, rtol, atol, strategy='vmap'):

@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 
 from conftest import SHARED_TFDS, assert_trees_equal
-from gan_jax import train as train_lib
-from gan_jax.checkpoint import Checkpointer
-from gan_jax.config import build_gan
-from gan_jax.state import create_state
+from gan_jax.run import train as train_lib
+from gan_jax.run.checkpoint import Checkpointer
+from gan_jax.run.config import build_gan
+from gan_jax.core.state import create_state
 from gan_jax.errors import DivergenceError
-from gan_jax.train import train_and_evaluate
+from gan_jax.run.train import train_and_evaluate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RING = os.path.join(ROOT, 'experiments', 'configs', 'toy2d_ring.py')

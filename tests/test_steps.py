@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from conftest import assert_trees_equal, init, tiny_dcgan, tiny_mlp
-from gan_jax.losses import OBJECTIVES
-from gan_jax.config import base_config, build_gan
+from gan_jax.core.objectives import OBJECTIVES
+from gan_jax.run.config import base_config, build_gan
 from gan_jax.data import make_data
-from gan_jax.state import create_state, ema_decay_at
-from gan_jax.steps import d_step, g_step, generate, make_train_step, train_step
+from gan_jax.core.state import create_state, ema_decay_at
+from gan_jax.core.steps import d_step, g_step, generate, make_train_step, train_step
 
 G_FIELDS = ('g_params', 'g_collections', 'g_opt_state', 'ema_params', 'ema_collections')
 D_FIELDS = ('d_params', 'd_collections', 'd_opt_state')

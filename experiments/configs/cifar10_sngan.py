@@ -4,7 +4,7 @@ n_critic 5, Adam(2e-4, beta1=0, beta2=0.9), batch 64.
 python experiments/train.py --config experiments/configs/cifar10_sngan.py --workdir workdirs/sngan
 """
 
-from gan_jax.config import base_config
+from gan_jax.run.config import base_config
 
 
 def get_config():

@@ -4,7 +4,7 @@ python experiments/train.py --config experiments/configs/mnist_dcgan.py --workdi
     --config.data.data_dir=../shared/data/tensorflow_datasets
 """
 
-from gan_jax.config import base_config
+from gan_jax.run.config import base_config
 
 
 def get_config():

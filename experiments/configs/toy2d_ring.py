@@ -3,7 +3,7 @@
 python experiments/train.py --config experiments/configs/toy2d_ring.py --workdir workdirs/ring
 """
 
-from gan_jax.config import base_config
+from gan_jax.run.config import base_config
 
 
 def get_config():

@@ -2,15 +2,16 @@
 
 import queue
 import threading
-from typing import Callable, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from gan_jax import keys
 from gan_jax.data import images as image_data
-from gan_jax.data.toy import TOY_DATASETS, Mixture, sample
+from gan_jax.data import sequences
+from gan_jax.data.images import to_model_range  # noqa: F401  (re-exported)
+from gan_jax.data.vectors import TOY_DATASETS, Mixture, sample
 
 
 class Data(NamedTuple):
@@ -18,13 +19,12 @@ class Data(NamedTuple):
   batches: Callable            # step -> (n_critic, local_batch, ...) array
   mixture: Optional[Mixture]   # the true distribution for toy data, else None
   test_images: Optional[np.ndarray] = None
+  example_dtype: Any = np.float32   # int32 for token sequences
 
 
-def to_model_range(x):
-  """uint8 images -> float32 in [-1, 1]; float data passes unchanged. Runs on the device."""
-  if x.dtype == jnp.uint8:
-    return x.astype(jnp.float32) / 127.5 - 1.0
-  return x
+def example_of(data: Data) -> np.ndarray:
+  """A zero example of the data's shape and dtype (what models are initialised from)."""
+  return np.zeros(data.example_shape, data.example_dtype)
 
 
 def make_data(data_config, batch_size: int, n_critic: int, seed: int,
@@ -44,6 +44,12 @@ def make_data(data_config, batch_size: int, n_critic: int, seed: int,
       return points.reshape(n_critic, batch_size, -1)[:, start:start + local_batch]
 
     return Data((mixture.means.shape[1],), toy_batches, mixture)
+  if data_config.name == sequences.ORACLE_DATASET:
+    tokens = sequences.oracle_dataset('train')
+    source = image_data.ImageBatches(tokens, batch_size, seed, process_index, process_count)
+    return Data(tokens.shape[1:], lambda step: np.stack(
+        [source.batch(step * n_critic + i) for i in range(n_critic)]), None,
+        example_dtype=np.int32)
   images = image_data.load_split(data_config.name, data_config.split, data_config.data_dir,
                                  data_config.download, data_config.image_size)
   source = image_data.ImageBatches(images, batch_size, seed, process_index, process_count)

@@ -15,6 +15,17 @@ import numpy as np
 from gan_jax.errors import ConfigError
 
 
+def to_model_range(images):
+  """uint8 images -> float32 in [-1, 1], the models' range; other arrays pass unchanged.
+
+  The one conversion of the project: numpy in, numpy out (host); jax in, jax out (so the
+  training step can receive uint8 batches, a quarter of the bytes, and scale them on device).
+  """
+  if images.dtype == np.uint8:
+    return images.astype(np.float32) / 127.5 - 1.0
+  return images
+
+
 def default_data_dir(data_dir: Optional[str]) -> Optional[str]:
   return data_dir or os.environ.get('TFDS_DATA_DIR')
 

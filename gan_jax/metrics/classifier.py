@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from gan_jax.data.images import to_model_range
 from gan_jax.errors import ConfigError
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(__file__), 'weights')
@@ -78,10 +79,6 @@ def features_and_probabilities(params, images, batch_size: int = 2000):
   return np.concatenate(features), np.concatenate(probabilities)
 
 
-def to_unit_range(images_uint8):
-  return np.asarray(images_uint8, np.float32) / 127.5 - 1.0
-
-
 def train(train_images, train_labels, epochs: int, seed: int = 0, batch_size: int = 128,
           learning_rate: float = 1e-3):
   """Adam on cross-entropy; images uint8 (n, 28, 28, 1). Returns params."""
@@ -106,11 +103,11 @@ def train(train_images, train_labels, epochs: int, seed: int = 0, batch_size: in
     order = rng.permutation(len(train_images))
     for i in range(steps_per_epoch):
       idx = order[i * batch_size:(i + 1) * batch_size]
-      params, opt_state = step(params, opt_state, to_unit_range(train_images[idx]),
+      params, opt_state = step(params, opt_state, to_model_range(train_images[idx]),
                                jnp.asarray(train_labels[idx]))
   return params
 
 
 def accuracy(params, images_uint8, labels) -> float:
-  _, probabilities = features_and_probabilities(params, to_unit_range(images_uint8))
+  _, probabilities = features_and_probabilities(params, to_model_range(images_uint8))
   return float(np.mean(probabilities.argmax(axis=1) == np.asarray(labels)))

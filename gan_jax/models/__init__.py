@@ -4,8 +4,9 @@ import jax.numpy as jnp
 
 from gan_jax.models.dcgan import RESAMPLE, DCGANDiscriminator, DCGANGenerator
 from gan_jax.models.layers import DownConv2x, UpConv2x
-from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
+from gan_jax.models.vectors import MLPDiscriminator, MLPGenerator
 from gan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
+from gan_jax.models.sequences import LSTMGenerator, SequenceDiscriminator
 
 _DTYPES = {'float32': None, 'bfloat16': jnp.bfloat16}
 
@@ -29,6 +30,14 @@ def build_models(model_config, data_shape):
     depth = model_config.mlp_depth
     return (MLPGenerator(data_shape[0], (model_config.g_features,) * depth),
             MLPDiscriminator((model_config.d_features,) * depth, model_config.spectral_norm))
+  if name == 'lstm':
+    if len(data_shape) != 1:
+      raise ValueError(f"model 'lstm' needs token sequences (length,), got examples of shape "
+                       f"{data_shape}; use data.name='oracle_lstm'")
+    return (LSTMGenerator(length=data_shape[0], output=model_config.sequence_output,
+                          max_temperature=model_config.max_temperature,
+                          temperature_steps=model_config.temperature_steps),
+            SequenceDiscriminator())
   if len(data_shape) != 3:
     raise ValueError(f"model {name!r} needs images (H, W, C), got examples of shape {data_shape}; "
                      "use model.name='mlp' for vectors")
@@ -47,9 +56,9 @@ def build_models(model_config, data_shape):
                        f"got {data_shape}")
     return (ResNetGenerator(data_shape, model_config.g_features, dtype=dtype),
             ResNetDiscriminator(model_config.d_features, model_config.spectral_norm, dtype=dtype))
-  raise ValueError(f"unknown model.name {name!r}; choose one of ['dcgan', 'mlp', 'resnet']")
+  raise ValueError(f"unknown model.name {name!r}; choose one of ['dcgan', 'lstm', 'mlp', 'resnet']")
 
 
-__all__ = ['build_models', 'DCGANGenerator', 'DCGANDiscriminator', 'MLPGenerator',
+__all__ = ['build_models', 'LSTMGenerator', 'SequenceDiscriminator', 'DCGANGenerator', 'DCGANDiscriminator', 'MLPGenerator',
            'MLPDiscriminator', 'ResNetGenerator', 'ResNetDiscriminator', 'DownConv2x',
            'UpConv2x']

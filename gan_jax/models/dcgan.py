@@ -53,7 +53,7 @@ class DCGANGenerator(nn.Module):
   """z -> image in [-1, 1] of `output_shape` (H, W, C)."""
   output_shape: Sequence[int] = (64, 64, 3)
   base_features: int = 64
-  axis_name: Optional[str] = None   # set by gan_jax.parallel so BN statistics span all devices
+  axis_name: Optional[str] = None   # set by gan_jax.run.parallel so BN statistics span all devices
   dtype: Any = None                 # compute dtype (e.g. bfloat16); params stay float32
   resample: str = 'space_to_depth'  # or 'lax' (nn.ConvTranspose): same params, same outputs
 

@@ -20,7 +20,7 @@ def dcgan_scale_init(key, shape, dtype=jnp.float32):
 # - it runs the gradient of a strided convolution with respect to its input (an input-dilated
 #   convolution) 3-5x slower than the forward. Folding 2x2 pixel blocks into channels
 #   (space-to-depth) turns that into a stride-1 2x2 convolution of the same FLOPs, run fast;
-# - under vmap over runs (gan_jax.population), lax batches a convolution whose kernel is batched
+# - under vmap over runs (gan_jax.run.population), lax batches a convolution whose kernel is batched
 #   into one grouped convolution, which it runs ~5x slower than the separate convolutions; on
 #   CPU the rule here runs one convolution per run.
 # The three linear maps below (forward, adjoint, kernel gradient) are each other's derivatives,

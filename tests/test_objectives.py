@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gan_jax import losses
+from gan_jax.core import objectives
 from gan_jax.models import MLPDiscriminator
 
 REAL = np.array([2.0, -0.5, 0.3, 4.0, -3.0], np.float32)
@@ -53,32 +53,32 @@ REFERENCES = {
 
 
 def test_every_objective_has_a_reference():
-  assert set(REFERENCES) == set(losses.OBJECTIVES)
+  assert set(REFERENCES) == set(objectives.OBJECTIVES)
 
 
-@pytest.mark.parametrize('name', sorted(losses.OBJECTIVES))
+@pytest.mark.parametrize('name', sorted(objectives.OBJECTIVES))
 def test_loss_matches_formula(name):
   d_ref, g_ref = REFERENCES[name]
-  objective = losses.OBJECTIVES[name]
+  objective = objectives.OBJECTIVES[name]
   np.testing.assert_allclose(objective.d_loss(REAL, FAKE), d_ref(REAL, FAKE), rtol=1e-5)
   g_real = REAL if objective.g_uses_real else None
   np.testing.assert_allclose(objective.g_loss(g_real, FAKE), g_ref(REAL, FAKE), rtol=1e-5)
 
 
 def test_objectives_name_the_papers_settings():
-  wgan = losses.get_objective('wgan')
+  wgan = objectives.get_objective('wgan')
   assert (wgan.penalty, wgan.weight_clip, wgan.n_critic) == ('none', 0.01, 5)
-  wgan_gp = losses.get_objective('wgan_gp')
+  wgan_gp = objectives.get_objective('wgan_gp')
   assert (wgan_gp.penalty, wgan_gp.penalty_weight, wgan_gp.n_critic) == ('gradient_penalty', 10.0, 5)
   assert wgan_gp.needs_independent_examples and not wgan.needs_independent_examples
-  assert losses.get_objective('dragan').penalty == 'dragan'
-  assert losses.get_objective('ragan').g_uses_real
-  assert not losses.get_objective('non_saturating').g_uses_real
-  assert losses.get_objective('hinge', penalty='r1', penalty_weight=1.0).penalty_weight == 1.0
+  assert objectives.get_objective('dragan').penalty == 'dragan'
+  assert objectives.get_objective('ragan').g_uses_real
+  assert not objectives.get_objective('non_saturating').g_uses_real
+  assert objectives.get_objective('hinge', penalty='r1', penalty_weight=1.0).penalty_weight == 1.0
   with pytest.raises(ValueError, match='unknown loss'):
-    losses.get_objective('wgan-gp')
+    objectives.get_objective('wgan-gp')
   with pytest.raises(ValueError, match='unknown penalty'):
-    losses.get_objective('hinge', penalty='gp')
+    objectives.get_objective('hinge', penalty='gp')
 
 
 W = jnp.array([0.3, -1.2, 2.0])
@@ -104,14 +104,14 @@ def _batches():
 def test_gradient_penalties_on_a_linear_critic(name):
   real, fake = _batches()
   expected = (np.linalg.norm(np.asarray(W)) - 1.0) ** 2
-  value = losses.PENALTIES[name](_linear_d, real, fake, jax.random.PRNGKey(2))
+  value = objectives.PENALTIES[name](_linear_d, real, fake, jax.random.PRNGKey(2))
   np.testing.assert_allclose(value, expected, rtol=1e-5)
 
 
 def test_r1_on_a_quadratic_critic():
   real, fake = _batches()
   expected = 0.5 * np.mean(np.sum(np.asarray(real) ** 2, axis=1))
-  np.testing.assert_allclose(losses.r1_penalty(_quadratic_d, real, fake, None), expected, rtol=1e-5)
+  np.testing.assert_allclose(objectives.r1_penalty(_quadratic_d, real, fake, None), expected, rtol=1e-5)
 
 
 def test_gradient_penalty_on_a_quadratic_critic_uses_interpolates():
@@ -121,7 +121,7 @@ def test_gradient_penalty_on_a_quadratic_critic_uses_interpolates():
   alpha = np.asarray(jax.random.uniform(key, (6, 1)))
   x_hat = alpha * np.asarray(real) + (1 - alpha) * np.asarray(fake)
   expected = np.mean((np.linalg.norm(x_hat, axis=1) - 1.0) ** 2)
-  np.testing.assert_allclose(losses.gradient_penalty(_quadratic_d, real, fake, key), expected,
+  np.testing.assert_allclose(objectives.gradient_penalty(_quadratic_d, real, fake, key), expected,
                              rtol=1e-5)
 
 
@@ -130,7 +130,7 @@ def test_input_gradient_norm_matches_finite_differences():
   x = jax.random.normal(jax.random.PRNGKey(0), (3, 2))
   params = d.init(jax.random.PRNGKey(1), x)
   d_fn = lambda inputs: d.apply(params, inputs)
-  norms = np.asarray(losses._input_gradient_norms(d_fn, x))
+  norms = np.asarray(objectives._input_gradient_norms(d_fn, x))
   eps = 1e-2
   for i in range(3):
     grad = []
@@ -154,5 +154,5 @@ def test_dragan_perturbs_around_the_data_with_a_nonlinear_critic():
   grads = 2 * x_hat + np.asarray(W, np.float64)
   expected = np.mean((np.linalg.norm(grads, axis=1) - 1.0) ** 2)
   nonlinear_d = lambda inputs: jnp.sum(inputs ** 2, axis=1) + inputs @ W
-  np.testing.assert_allclose(losses.dragan_penalty(nonlinear_d, real, fake, key), expected,
+  np.testing.assert_allclose(objectives.dragan_penalty(nonlinear_d, real, fake, key), expected,
                              rtol=1e-5)

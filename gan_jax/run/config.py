@@ -3,10 +3,11 @@
 import ml_collections
 import optax
 
-from gan_jax import losses
+from gan_jax.core import objectives
 from gan_jax.errors import ConfigError
+from gan_jax.data.images import to_model_range
 from gan_jax.models import build_models
-from gan_jax.state import GAN
+from gan_jax.core.state import GAN
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -36,6 +37,11 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.spectral_norm = False
   c.model.compute_dtype = 'float32'      # or bfloat16 (params stay float32)
   c.model.resample = 'space_to_depth'    # dcgan: or lax (nn.Conv/ConvTranspose: same params, outputs)
+  c.model.sequence_output = 'tokens'     # lstm: 'tokens' (REINFORCE, rollouts) or 'gumbel' (RelGAN)
+  c.model.num_rollouts = 16              # lstm tokens: Monte Carlo completions per prefix
+  c.model.max_temperature = 100.0        # lstm gumbel: RelGAN's beta_max, reached after
+  c.model.temperature_steps = 5000       #   this many G steps (beta_n = beta_max ** (n / N))
+  c.model.init_generator = ''            # a msgpack of G's params to start from (MLE pre-training)
 
   c.loss = ml_collections.ConfigDict()
   c.loss.name = 'non_saturating'
@@ -53,7 +59,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.sample_every = 500
   c.checkpoint_every = 1000
   c.keep_checkpoints = 3
-  c.eval_every = 0               # 0: no evaluation during training (see gan_jax.evaluation)
+  c.eval_every = 0               # 0: no evaluation during training (see gan_jax.run.evaluation)
   c.eval_samples = 2500
   c.shown_generator = 'ema'      # the G that sample grids and evaluation show: 'ema' or 'raw'
   c.on_divergence = 'stop'       # stop | rollback (restore last checkpoint, lower lr)
@@ -61,7 +67,7 @@ def base_config() -> ml_collections.ConfigDict:
   return c
 
 
-_MODEL_NAMES = ('mlp', 'dcgan', 'resnet')
+_MODEL_NAMES = ('mlp', 'dcgan', 'resnet', 'lstm')
 
 
 def validate(config) -> None:
@@ -108,6 +114,9 @@ def validate(config) -> None:
   require(config.g_samples == 'fresh' or n_critic(config) == 1,
           f"g_samples='reuse' needs n_critic=1 (got {n_critic(config)}): with more D steps G "
           "would be scored on the samples D was just trained to reject; use g_samples='fresh'")
+  require(not (chosen.g_uses_real and g_estimator(config.model) == 'score_function'),
+          f'loss {config.loss.name!r} compares G\'s samples with the real batch, which has no '
+          "per-sequence reward; use model.sequence_output='gumbel' or another loss")
   require(not (chosen.needs_independent_examples and _has_batch_norm(config.model)),
           f'penalty {chosen.penalty!r} differentiates D per example, which BatchNorm couples; '
           'set --config.model.d_batch_norm=False')
@@ -118,9 +127,9 @@ def n_critic(config) -> int:
   return config.n_critic if config.n_critic is not None else objective(config).n_critic
 
 
-def objective(config) -> losses.Objective:
+def objective(config) -> objectives.Objective:
   try:
-    return losses.get_objective(config.loss.name, config.loss.penalty,
+    return objectives.get_objective(config.loss.name, config.loss.penalty,
                                 config.loss.penalty_weight, config.loss.weight_clip)
   except ValueError as error:
     raise ConfigError(str(error)) from None
@@ -128,7 +137,7 @@ def objective(config) -> losses.Objective:
 
 def adam(learning_rate, b1, b2):
   """Adam with its hyperparameters in the optimizer state: a rollback can lower the learning
-  rate, and runs trained side by side with vmap (gan_jax.population) can each have their own."""
+  rate, and runs trained side by side with vmap (gan_jax.run.population) can each have their own."""
   return optax.inject_hyperparams(optax.adam)(learning_rate=learning_rate, b1=b1, b2=b2)
 
 
@@ -149,9 +158,21 @@ def build_gan(config, example_shape) -> GAN:
       batch_size=config.batch_size,
       n_critic=n_critic(config),
       ema_decay=config.ema_decay,
-      joint_d_call=not _has_batch_norm(config.model),
+      # Real and fake through D in one call, unless D normalises over the batch or they differ
+      # in kind (token ids against relaxed one-hot vectors).
+      joint_d_call=not _has_batch_norm(config.model) and config.model.name != 'lstm',
       g_samples=config.g_samples,
+      g_estimator=g_estimator(config.model),
+      num_rollouts=config.model.num_rollouts,
+      preprocess=to_model_range,
   )
+
+
+def g_estimator(model_config) -> str:
+  """How G's gradient is estimated: through the samples, or, for discrete tokens, REINFORCE."""
+  if model_config.name == 'lstm' and model_config.sequence_output == 'tokens':
+    return 'score_function'
+  return 'pathwise'
 
 
 def _has_batch_norm(model_config) -> bool:

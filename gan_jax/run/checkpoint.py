@@ -19,7 +19,7 @@ import orbax.checkpoint as ocp
 from jax.experimental import multihost_utils
 
 from gan_jax.errors import ConfigError
-from gan_jax.state import UPGRADABLE_FIELDS, upgrade_state_dict
+from gan_jax.core.state import UPGRADABLE_FIELDS, upgrade_state_dict
 
 
 class Checkpointer:

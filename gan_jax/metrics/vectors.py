@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from gan_jax.data.toy import Mixture
+from gan_jax.data.vectors import Mixture
 
 
 def mode_coverage(samples, mixture: Mixture, num_stds: float = 3.0) -> dict:

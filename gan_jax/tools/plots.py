@@ -91,3 +91,18 @@ def plot_density(real: np.ndarray, fake: np.ndarray, d_fn, path: str, title: str
 
 def _sigmoid(logits):
   return 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64)))
+
+
+def save_points(points: np.ndarray, path: str, title: str = '') -> None:
+  """Generated 1D points as a histogram, 2D points as a scatter."""
+  points = np.asarray(points)
+  fig, ax = plt.subplots(figsize=(4.5, 4.5))
+  if points.shape[1] == 1:
+    ax.hist(points[:, 0], 80, density=True)
+  else:
+    ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.5)
+    ax.set_aspect('equal')
+  ax.set_title(title, fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)

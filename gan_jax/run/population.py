@@ -15,8 +15,8 @@ from typing import Optional, Sequence
 import jax
 import jax.numpy as jnp
 
-from gan_jax.state import GAN, GANState, create_state, with_hyperparams
-from gan_jax.steps import train_step
+from gan_jax.core.state import GAN, GANState, create_state, with_hyperparams
+from gan_jax.core.steps import train_step
 
 
 def create_population(gan: GAN, seeds: Sequence[int], example: jax.Array,

@@ -3,21 +3,29 @@
 Toy 2D data: modes captured and high-quality percentage (VEEGAN/PacGAN protocol, 2500 samples).
 Toy 1D data: KL and JS divergence of histograms. MNIST and Fashion-MNIST: FID, KID,
 precision/recall, density/coverage and inception score in the features of the project's own
-classifier (gan_jax.metrics.classifier), against the test split.
+classifier (gan_jax.metrics.classifier), against the test split. Token sequences of the LSTM
+oracle: NLL-oracle (quality) and the generator's NLL-test on held-out sequences (diversity).
 """
 
 import functools
+import json
+import os
 
 import jax
 import numpy as np
 
 from gan_jax import keys
 from gan_jax.data import images as image_data
-from gan_jax.data import toy
+from gan_jax.data import sequences
+from gan_jax.data import vectors as toy
 from gan_jax.errors import ConfigError
+from gan_jax.metrics import sequences as sequence_metrics
 from gan_jax.metrics import (classifier, fid, histogram_divergences, inception_score, kid,
                              mode_coverage, precision_recall)
-from gan_jax.steps import generate
+from gan_jax.core.state import create_state
+from gan_jax.core.steps import generate
+from gan_jax.run.checkpoint import Checkpointer
+from gan_jax.run.config import build_gan, with_defaults
 
 FEATURE_DATASETS = ('mnist', 'fashion_mnist')
 
@@ -45,13 +53,13 @@ def reference_features(dataset: str, data_dir):
   """Classifier features of the test split (the FID reference), computed once per process."""
   images = image_data.load_split(dataset, 'test', data_dir)
   params = classifier.load_params(dataset)
-  features, _ = classifier.features_and_probabilities(params, classifier.to_unit_range(images))
+  features, _ = classifier.features_and_probabilities(params, image_data.to_model_range(images))
   return features
 
 
 def check_supported(data_config) -> None:
   """A ConfigError, before training starts, for data that has no metrics here."""
-  if data_config.name not in toy.TOY_DATASETS and data_config.name not in FEATURE_DATASETS:
+  if data_config.name not in (*toy.TOY_DATASETS, *FEATURE_DATASETS, sequences.ORACLE_DATASET):
     raise ConfigError(f'no feature network for {data_config.name!r}: evaluation supports toy '
                       f'data and {list(FEATURE_DATASETS)}; set --config.eval_every=0')
 
@@ -60,6 +68,8 @@ def sample_metrics(samples: np.ndarray, data_config) -> dict:
   """Every metric that applies to samples of the configured data."""
   check_supported(data_config)
   name = data_config.name
+  if name == sequences.ORACLE_DATASET:
+    return {'nll_oracle': sequence_metrics.nll_oracle(sequences.oracle_params(), samples)}
   if name in toy.TOY_DATASETS:
     mixture = toy.TOY_DATASETS[name]
     if samples.shape[1] == 1:
@@ -79,5 +89,33 @@ def sample_metrics(samples: np.ndarray, data_config) -> dict:
 def evaluate(gan, state, data_config, num_samples: int, seed: int = 0,
              generator: str = 'ema') -> dict:
   samples = draw_samples(gan, state, num_samples, seed, generator)
-  return {'num_samples': num_samples, 'generator': generator,
-          **sample_metrics(samples, data_config)}
+  results = {'num_samples': num_samples, 'generator': generator,
+             **sample_metrics(samples, data_config)}
+  if data_config.name == sequences.ORACLE_DATASET:
+    params = state.ema_params if generator == 'ema' else state.g_params
+    log_prob = jax.jit(lambda tokens: gan.generator.apply({'params': params}, tokens,
+                                                          method='log_prob'))
+    results['nll_test'] = sequence_metrics.nll_test(log_prob, sequences.oracle_dataset('test'))
+  return results
+
+
+def load_run(workdir: str, data_dir=None):
+  """(config, gan, state) of the newest readable checkpoint in a workdir."""
+  path = os.path.join(workdir, 'config.json')
+  if not os.path.exists(path):
+    raise ConfigError(f'{workdir} holds no config.json; is it the --workdir of a training run?')
+  config = with_defaults(json.load(open(path)))
+  if data_dir:
+    config.data.data_dir = data_dir
+  example = np.zeros((sequences.LENGTH,), np.int32)
+  if config.data.name in toy.TOY_DATASETS:
+    example = np.zeros((toy.TOY_DATASETS[config.data.name].means.shape[1],), np.float32)
+  elif config.data.name != sequences.ORACLE_DATASET:
+    example = np.zeros(image_data.load_split(config.data.name, 'test',
+                                             config.data.data_dir).shape[1:], np.float32)
+  gan = build_gan(config, example.shape)
+  template = create_state(gan, jax.random.PRNGKey(config.seed), example)
+  state = Checkpointer(os.path.join(workdir, 'checkpoints'), 1).restore_latest(template)
+  if state is None:
+    raise ConfigError(f'no readable checkpoint in {workdir}/checkpoints')
+  return config, gan, state

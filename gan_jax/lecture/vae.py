@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from gan_jax.models.autoencoder import Decoder, Encoder
+from gan_jax.lecture.autoencoder import Decoder, Encoder
 
 
 @dataclasses.dataclass(frozen=True)

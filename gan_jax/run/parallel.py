@@ -1,6 +1,6 @@
 """Data parallelism over every device of every host with `jax.pmap`, behind this small interface.
 
-The step functions stay the pure functions of `gan_jax.steps`; this module only gives them an
+The step functions stay the pure functions of `gan_jax.core.steps`; this module only gives them an
 axis name (gradients, metrics and BatchNorm statistics are averaged over it with `lax.pmean`,
 which spans all hosts' devices once `jax.distributed` is initialised) and moves state and
 batches to and from the local devices. Each host passes its own slice of the global batch.
@@ -18,8 +18,8 @@ import numpy as np
 
 from gan_jax.errors import ConfigError
 
-from gan_jax.state import GAN
-from gan_jax.steps import train_step
+from gan_jax.core.state import GAN
+from gan_jax.core.steps import train_step
 
 AXIS = 'devices'
 

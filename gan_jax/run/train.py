@@ -3,81 +3,23 @@
 import os
 import sys
 
+import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gan_jax import evaluation, keys, parallel, plots
-from gan_jax.checkpoint import Checkpointer
-from gan_jax.config import build_gan, n_critic, validate
-from gan_jax.data import make_data, prefetch, toy
+from gan_jax import keys
+from gan_jax.run import evaluation, parallel
+from gan_jax.tools import plots
+from gan_jax.run.checkpoint import Checkpointer
+from gan_jax.run.workdir import WorkdirLock, check_workdir
+from gan_jax.run.config import build_gan, n_critic, validate
+from gan_jax.data import example_of, make_data, prefetch
+from gan_jax.data import vectors as toy
 from gan_jax.errors import ConfigError, DivergenceError
-from gan_jax.metric_writers import MetricWriter
-from gan_jax.state import create_state, learning_rates, set_learning_rates
-from gan_jax.steps import generate, make_train_step
-
-
-class WorkdirLock:
-  """One live run per workdir: a lock file holding the owner's pid; a dead owner's is taken over.
-
-  In a multi-host run every process shares the workdir and only process 0 holds the lock.
-  """
-
-  def __init__(self, workdir: str, enabled: bool = True):
-    self.path = os.path.join(workdir, 'run.lock')
-    self.enabled = enabled
-
-  def __enter__(self):
-    if not self.enabled:
-      return self
-    for _ in range(2):
-      try:
-        fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-      except FileExistsError:
-        owner = _read_pid(self.path)
-        if owner is not None and owner != os.getpid() and _alive(owner):
-          raise ConfigError(f'workdir {os.path.dirname(self.path)} is in use by the live run '
-                            f'with pid {owner}; wait for it or choose another --workdir') from None
-        os.remove(self.path)   # a stale lock of a dead process
-        continue
-      with os.fdopen(fd, 'w') as f:
-        f.write(str(os.getpid()))
-      return self
-    raise ConfigError(f'cannot take the lock {self.path}; remove it if no run uses the workdir')
-
-  def __exit__(self, *exc):
-    if self.enabled and _read_pid(self.path) == os.getpid():
-      os.remove(self.path)
-
-
-def _read_pid(path):
-  try:
-    return int(open(path).read().strip() or -1)
-  except (OSError, ValueError):
-    return None
-
-
-def _alive(pid: int) -> bool:
-  try:
-    os.kill(pid, 0)
-  except ProcessLookupError:
-    return False
-  except PermissionError:
-    return True
-  return True
-
-
-def check_workdir(workdir: str) -> str:
-  """The absolute workdir, created if missing; a one-line error if it cannot be written."""
-  workdir = os.path.abspath(workdir)
-  try:
-    os.makedirs(workdir, exist_ok=True)
-  except OSError as error:
-    raise ConfigError(f'cannot create workdir {workdir}: {error.strerror}; choose another '
-                      '--workdir') from None
-  if not os.access(workdir, os.W_OK | os.X_OK):
-    raise ConfigError(f'workdir {workdir} is not writable; choose another --workdir')
-  return workdir
+from gan_jax.tools.metric_writers import MetricWriter
+from gan_jax.core.state import create_state, learning_rates, set_learning_rates
+from gan_jax.core.steps import generate, make_train_step
 
 
 @jax.jit
@@ -123,11 +65,13 @@ def train_and_evaluate(config, workdir: str, quiet: bool = False):
   data = make_data(config.data, config.batch_size, n_critic(config), config.seed,
                    jax.process_index(), jax.process_count())
   run = _Run(config, data)
-  template = create_state(run.gan, jax.random.PRNGKey(config.seed), jnp.zeros(data.example_shape))
+  template = create_state(run.gan, jax.random.PRNGKey(config.seed), example_of(data))
   checkpointer = Checkpointer(os.path.join(workdir, 'checkpoints'), config.keep_checkpoints)
   is_chief = jax.process_index() == 0
   with WorkdirLock(workdir, enabled=is_chief):
-    state = checkpointer.restore_latest(template) or template
+    state = checkpointer.restore_latest(template)
+    if state is None:   # a new run, from G's initial params or the ones it is told to start from
+      state = with_initial_generator(template, config.model.init_generator)
     first_step = int(state.step)
     if is_chief:
       with open(os.path.join(workdir, 'config.json'), 'w') as f:
@@ -196,6 +140,21 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
   return run.from_devices(device_state)
 
 
+def with_initial_generator(state, path: str):
+  """The state with G's params (and their EMA) read from a msgpack file, e.g. MLE pre-training;
+  unchanged when path is empty. A missing or unreadable file is a one-line ConfigError."""
+  if not path:
+    return state
+  try:
+    with open(path, 'rb') as f:
+      params = flax.serialization.from_bytes(state.g_params, f.read())
+  except (OSError, ValueError, KeyError, TypeError) as error:
+    raise ConfigError(f'cannot load model.init_generator {path!r} '
+                      f'({type(error).__name__}: {str(error).splitlines()[0][:100]}); '
+                      'give a file written by flax.serialization.to_bytes(G params)') from None
+  return state.replace(g_params=params, ema_params=jax.tree.map(jnp.copy, params))
+
+
 def _draw(config, workdir, data, run, state, fixed_z, step):
   """A grid of G(fixed z) for images; real vs generated points with D(x) for 1D/2D data.
 
@@ -204,6 +163,12 @@ def _draw(config, workdir, data, run, state, fixed_z, step):
   gan = run.gan
   use_ema = config.shown_generator == 'ema'
   which = 'EMA G' if use_ema else 'raw G'
+  if data.example_dtype == np.int32:   # token sequences: the first few, as ids
+    key = jax.random.fold_in(jax.random.PRNGKey(config.seed), keys.PLOT)
+    tokens = np.asarray(generate(gan, state, fixed_z[:8], use_ema, key))
+    with open(os.path.join(workdir, 'samples', f'step_{step:07d}.txt'), 'w') as f:
+      f.write(f'{which}, step {step}\n' + '\n'.join(' '.join(map(str, row)) for row in tokens))
+    return
   if data.mixture is None:
     images = generate(gan, state, fixed_z, use_ema)
     plots.save_image_grid(images, os.path.join(workdir, 'samples', f'step_{step:07d}.png'),

@@ -1,7 +1,7 @@
 """The GAN algorithm as pure update functions: `d_step`, `g_step` and `train_step`.
 
 Each is a function of (state, batch, key) returning (state, metrics), importable without jit
-and compiled by the caller (`make_train_step`, or `gan_jax.parallel` for several devices).
+and compiled by the caller (`make_train_step`, or `gan_jax.run.parallel` for several devices).
 Keys are derived by `fold_in` (the table is in gan_jax.keys), so a run resumes exactly.
 Nothing here knows what the data is: vectors, images, token sequences and graphs all pass as
 arrays whose leading axis is the batch.
@@ -15,9 +15,8 @@ import jax.numpy as jnp
 import optax
 
 from gan_jax import keys
-from gan_jax.data import to_model_range
-from gan_jax.losses import PENALTIES
-from gan_jax.state import GAN, GANState, ema_decay_at, update_ema
+from gan_jax.core.objectives import PENALTIES
+from gan_jax.core.state import GAN, GANState, ema_decay_at, update_ema
 
 
 def _pmean(tree, axis_name):
@@ -218,8 +217,8 @@ def train_step(state: GANState, batches: jax.Array, *, gan: GAN):
 
   Args:
     state: the players' state.
-    batches: real data of shape (n_critic, batch_size, ...): floats in the model's range, or
-      uint8 images, scaled to [-1, 1] here on the device (a quarter of the bytes to transfer).
+    batches: real data of shape (n_critic, batch_size, ...), in the form `gan.preprocess` takes
+      (uint8 images are scaled to [-1, 1] on the device: a quarter of the bytes to transfer).
     gan: the static description of the GAN.
 
   Returns:
@@ -230,7 +229,7 @@ def train_step(state: GANState, batches: jax.Array, *, gan: GAN):
   DCGAN example does, so G runs forward once per iteration.
   """
   key = jax.random.fold_in(state.rng, state.step)
-  batches = to_model_range(batches)
+  batches = gan.preprocess(batches)
 
   # A Python loop, not lax.scan: XLA's CPU backend ran this step 13x slower as a scan
   # (750 ms against 56 ms for DCGAN-28 at batch 64, even with unroll=True).

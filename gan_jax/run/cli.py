@@ -4,6 +4,8 @@ Bad input (a flag or config key that does not exist, a value of the wrong type, 
 ConfigError) exits with status 2 and one line; a divergence exits with status 3.
 """
 
+import json
+import os
 import shlex
 import sys
 
@@ -19,6 +21,39 @@ _COORDINATOR = flags.DEFINE_string('coordinator_address', None,
                                    'host:port of process 0, for a multi-host run.')
 _NUM_PROCESSES = flags.DEFINE_integer('num_processes', None, 'Processes in a multi-host run.')
 _PROCESS_ID = flags.DEFINE_integer('process_id', None, 'This process, in [0, num_processes).')
+
+
+def define_workdir(help_text: str = 'Output folder (created if missing).'):
+  """The --workdir flag every script takes, required."""
+  return flags.DEFINE_string('workdir', None, help_text, required=True)
+
+
+def define_data_dir(help_text: str = 'TFDS data dir (else $TFDS_DATA_DIR).'):
+  """The --data_dir flag of scripts that read TFDS datasets."""
+  return flags.DEFINE_string('data_dir', None, help_text)
+
+
+def open_workdir(workdir_flag) -> str:
+  """The flag's folder as an absolute path, created; a ConfigError (exit 2) if it cannot be."""
+  from gan_jax.run.workdir import check_workdir
+  return check_workdir(workdir_flag.value)
+
+
+def command_line() -> str:
+  """The command that is running, as a user would type it."""
+  return 'python ' + ' '.join(shlex.quote(arg) for arg in sys.argv)
+
+
+def write_report(workdir: str, report: dict, name: str = 'report.json') -> str:
+  """Writes a script's figures as JSON beside its pictures, with the command that made them,
+  prints them and returns the path."""
+  report = {'command': command_line(), **report}
+  path = os.path.join(workdir, name)
+  with open(path, 'w') as f:
+    json.dump(report, f, indent=2, default=float)
+  print(json.dumps(report, indent=2, default=float))
+  print(f'written to {path}')
+  return path
 
 
 def _fail(message: str, status: int):
@@ -50,14 +85,14 @@ def config_value(config_flag):
 
 def run(main):
   """absl's app.run, with one-line errors and fixed exit statuses for bad input."""
-  from gan_jax import parallel   # imported here: `import gan_jax.cli` stays light
+  from gan_jax.run import parallel   # imported here: `import gan_jax.run.cli` stays light
 
   def guarded(argv):
     logging.set_verbosity(logging.ERROR)   # orbax logs every save; TFDS warns on missing data
     if len(argv) > 1:
       _fail(f'unexpected arguments {argv[1:]}', EXIT_BAD_INPUT)
     # Every figure a script prints comes with the command that produced it.
-    print('command: python ' + ' '.join(shlex.quote(arg) for arg in sys.argv), flush=True)
+    print('command: ' + command_line(), flush=True)
     try:
       parallel.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
       main(argv)

@@ -1,7 +1,7 @@
 """The two players' state in one pytree, and the static description of a GAN."""
 
 import dataclasses
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import flax
 import flax.linen as nn
@@ -10,7 +10,11 @@ import jax.numpy as jnp
 import optax
 
 from gan_jax import keys
-from gan_jax.losses import Objective
+from gan_jax.core.objectives import Objective
+
+
+def _identity(x):
+  return x
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +37,8 @@ class GAN:
   g_samples: str = 'fresh'           # G step on fresh samples, or 'reuse' the last D step's
   g_estimator: str = 'pathwise'      # how G's gradient is estimated: a key of steps.ESTIMATORS
   num_rollouts: int = 16             # Monte Carlo completions per prefix ('score_function')
-  axis_name: Optional[str] = None    # set by gan_jax.parallel; None on one device
+  preprocess: Callable = _identity   # real batches -> the models' range, on the device
+  axis_name: Optional[str] = None    # set by gan_jax.run.parallel; None on one device
 
 
 @flax.struct.dataclass
@@ -58,11 +63,13 @@ def _split_variables(variables):
 
 
 def create_state(gan: GAN, key: jax.Array, example: jax.Array) -> GANState:
-  """Initialises both players from one example of real data (used for its shape only)."""
+  """Initialises both players from one example of real data (used for its shape, and its dtype
+  where it holds signed integers: token ids)."""
   g_key, d_key = jax.random.split(jax.random.fold_in(key, keys.INIT))
   z = jnp.zeros((2, gan.z_dim), jnp.float32)
   g_params, g_collections = _split_variables(gan.generator.init(g_key, z, train=False))
-  x = jnp.zeros((2,) + tuple(example.shape), jnp.float32)
+  signed = jnp.issubdtype(jnp.asarray(example).dtype, jnp.signedinteger)
+  x = jnp.zeros((2,) + tuple(example.shape), jnp.int32 if signed else jnp.float32)
   d_params, d_collections = _split_variables(gan.discriminator.init(d_key, x, train=False))
   return GANState(
       step=jnp.zeros((), jnp.int32),

@@ -1,4 +1,4 @@
-"""Large-study tooling: train K runs of one GAN at once (gan_jax.population) on their own data
+"""Large-study tooling: train K runs of one GAN at once (gan_jax.run.population) on their own data
 streams, and evaluate each; train K VAEs the same way. Used by experiments/study.py."""
 
 import time
@@ -8,11 +8,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gan_jax import evaluation, vae
-from gan_jax.config import adam, build_gan, n_critic
+from gan_jax.lecture import vae
+from gan_jax.run import evaluation
+from gan_jax.run.config import adam, build_gan, n_critic
 from gan_jax.data import make_data
-from gan_jax.models.autoencoder import Decoder, Encoder
-from gan_jax.population import create_population, make_population_train_step, member
+from gan_jax.data.images import to_model_range
+from gan_jax.lecture.autoencoder import Decoder, Encoder
+from gan_jax.run.population import create_population, make_population_train_step, member
 
 
 def _population_batches(config, seeds):
@@ -66,10 +68,7 @@ def train_vae_population(config, seeds: Sequence[int], num_steps: int, latent_di
   step = jax.jit(jax.vmap(lambda s, x: vae.ae_train_step(s, x, model=model)), donate_argnums=0)
   start = time.perf_counter()
   for i in range(num_steps):
-    data = batches(i)[:, 0]
-    if data.dtype == jnp.uint8:
-      data = data.astype(jnp.float32) / 127.5 - 1.0
-    states, _ = step(states, data)
+    states, _ = step(states, to_model_range(batches(i)[:, 0]))
   jax.block_until_ready(states)
   return model, states, time.perf_counter() - start
 
@@ -79,7 +78,7 @@ def evaluate_vae_population(model, states, data_config, num_samples: int, seed: 
   sample = jax.jit(lambda params, key: vae.sample(model, params, key, num_samples))
   results = []
   for i in range(k):
-    params = jax.tree.map(lambda x: x[i], states.params)
+    params = member(states, i).params
     samples = np.asarray(sample(params, jax.random.PRNGKey(seed)))
     results.append({'num_samples': num_samples, **evaluation.sample_metrics(samples, data_config)})
   return results

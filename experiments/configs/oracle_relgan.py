@@ -1,0 +1,26 @@
+"""The oracle benchmark with RelGAN's gradient path (Nie et al. 2019): G emits Gumbel-softmax
+relaxed one-hot vectors with an inverse temperature rising as max_temperature ** (n / N), D
+reads them like one-hot tokens, and the gradient flows through the samples as for images.
+
+python experiments/train.py --config experiments/configs/oracle_relgan.py --workdir workdirs/relgan \
+    --config.model.init_generator=workdirs/sequences/mle_generator.msgpack
+"""
+
+from experiments.configs import oracle_seqgan
+
+
+def get_config():
+  config = oracle_seqgan.get_config()
+  config.model.sequence_output = 'gumbel'
+  config.model.max_temperature = 100.0  # RelGAN's beta_max for its oracle runs: 2 ... 1000
+  config.model.temperature_steps = 2000
+  config.loss.name = 'ragan'            # RelGAN uses the relativistic standard loss
+  config.optim.lr = 1e-4                # RelGAN: Adam 1e-4 for both players
+  config.optim.d_lr = 1e-4
+  config.n_critic = 1
+  config.num_steps = 2000
+  config.log_every = 50
+  config.sample_every = 500
+  config.checkpoint_every = 500
+  config.eval_every = 500
+  return config

@@ -1,0 +1,148 @@
+"""Writes the result tables of README.md and docs/ from the results files the scripts wrote.
+
+python experiments/tables.py            # rewrite every table in place
+python experiments/tables.py --check    # exit 1 if any table differs from its files (a test runs this)
+
+A table lives between `<!-- table: NAME -->` and `<!-- /table -->` in a markdown file; NAME is
+a function below, which reads only files under experiments/results/. So a number in a table
+cannot drift from the run that measured it.
+"""
+
+import glob
+import json
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, 'experiments', 'results')
+BLOCK = re.compile(r'(<!-- table: (\w+) -->\n)(.*?)(<!-- /table -->)', re.S)
+
+
+def _load(name):
+  with open(os.path.join(RESULTS, name)) as f:
+    return json.load(f)
+
+
+def _rows(header, rows):
+  lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+  lines += ['| ' + ' | '.join(str(cell) for cell in row) + ' |' for row in rows]
+  return '\n'.join(lines) + '\n'
+
+
+def study_images():
+  """Best and median FID per method, MNIST and Fashion-MNIST, 3 runs x 1,500 steps."""
+  tables = {name: {row['method']: row for row in _load(f'study_{name}_1500_cpu.json')[name]['table']}
+            for name in ('mnist', 'fashion_mnist')}
+  rows = [[f'`{method}`'] + [f"{tables[d][method]['best']:.0f} / {tables[d][method]['median']:.0f}"
+                            for d in tables] for method in tables['mnist']]
+  return _rows(['method', 'MNIST FID best / median', 'Fashion-MNIST FID best / median'], rows)
+
+
+def study_grid():
+  """Modes of 25 (best, median) and mean high-quality %, 3 runs x 5,000 steps on grid25."""
+  table = _load('study_grid_cpu.json')['grid25']['table']
+  rows = [[f"`{r['method']}`", f"{r['best']:.0f} / {r['median']:.0f}",
+           f"{r['mean_high_quality_percent']:.1f}"] for r in table]
+  return _rows(['method', 'modes of 25, best / median', 'mean high quality %'], rows)
+
+
+def fid_reference():
+  """FID of the test split against itself plus Gaussian noise: what FID values mean here."""
+  tables = {name: _load(f'fid_reference_{name}.json')['noise_table']
+            for name in ('mnist', 'fashion_mnist')}
+  rows = [[f"{a['noise_std']:g}", f"{a['fid']:.2f}", f"{b['fid']:.2f}"]
+          for a, b in zip(tables['mnist'], tables['fashion_mnist'])]
+  return _rows(['noise std (on [-1, 1] images)', 'MNIST FID', 'Fashion-MNIST FID'], rows)
+
+
+def generator_alone():
+  """The generator alone: AE and VAE decoders on MNIST, VAE and GAN on the 2D toys."""
+  report = _load('generator_alone_report.json')
+  rows = [[name, f"FID {report[name]['fid']:.1f}", f"recall {report[name]['recall']:.3f}"]
+          for name in ('auto-encoder', 'VAE')]
+  for toy in ('ring8', 'grid25'):
+    for model in ('VAE', 'GAN'):
+      r = report[f'{toy}/{model}']
+      rows.append([f'{toy} {model}', f"{r['modes_captured']} of {r['num_modes']} modes",
+                   f"{r['high_quality_percent']:.1f}% high quality"])
+  return _rows(['generator', 'quality', 'coverage / precision'], rows)
+
+
+def discriminator_alone():
+  """D alone (Langevin search for argmax D) against D with G, same objective."""
+  report = _load('discriminator_alone_report.json')
+  rows = []
+  for key in ('mixture1d/search', 'mixture1d/generator'):
+    rows.append([key, f"JS {report[key]['js']:.3f}", f"{report[key]['seconds']:.1f} s"])
+  for key in ('ring8/search', 'ring8/generator'):
+    r = report[key]
+    rows.append([key, f"{r['modes_captured']} of {r['num_modes']} modes, "
+                 f"{r['high_quality_percent']:.1f}% high quality", f"{r['seconds']:.1f} s"])
+  m = report['mnist/search']
+  rows.append(['mnist/search', f"FID {m['fid']:.1f} ({m['num_samples']} samples)",
+               f"{m['seconds_per_sample_search'] * 1e3:.2f} ms/sample vs "
+               f"{m['seconds_per_sample_generator'] * 1e3:.3f} ms for a G"])
+  return _rows(['setting', 'result', 'time'], rows)
+
+
+def _evaluation(record):
+  """The headline of an evaluation record (keys eval/<generator>/<metric>)."""
+  values = {k.split('/', 2)[2]: v for k, v in record.items() if k.startswith('eval/')}
+  generator = next((k.split('/')[1] for k in record if k.startswith('eval/')), '')
+  if 'modes_captured' in values:
+    return (f"{values['modes_captured']:.0f} of {values['num_modes']:.0f} modes, "
+            f"{values['high_quality_percent']:.1f}% high quality ({generator} G)")
+  if 'fid' in values:
+    return f"FID {values['fid']:.1f} ({values['num_samples']:.0f} samples, {generator} G)"
+  return ', '.join(f'{k} {v:.3g}' for k, v in values.items())
+
+
+def main_jobs():
+  """Shipped configs at their default length: summary.json of `experiments/train.py`."""
+  rows = []
+  for path in sorted(glob.glob(os.path.join(RESULTS, 'main_job_*.json'))):
+    r = json.load(open(path))
+    rows.append([f"`{r['config']}`", r['steps'], f"{r['wall_seconds']:.0f} s", _evaluation(r['eval'])])
+  return _rows(['config', 'G steps', 'wall time (2-core CPU)', 'last evaluation'], rows)
+
+
+def ema_vs_raw():
+  """evaluate.py on one run, both generators (10,000 samples, project classifier)."""
+  rows = []
+  for path in sorted(glob.glob(os.path.join(RESULTS, 'eval_*.json'))):
+    r = json.load(open(path))
+    rows.append([r['run'], r['step'], r['generator'], f"{r['fid']:.1f}", f"{r['kid']:.1f}",
+                 f"{r['precision']:.3f}", f"{r['recall']:.3f}"])
+  return _rows(['run', 'step', 'generator', 'FID', 'KID', 'precision', 'recall'], rows)
+
+
+def render(text):
+  def fill(match):
+    return match.group(1) + globals()[match.group(2)]() + match.group(4)
+  return BLOCK.sub(fill, text)
+
+
+def markdown_files():
+  return [os.path.join(ROOT, 'README.md')] + sorted(glob.glob(os.path.join(ROOT, 'docs', '*.md')))
+
+
+def main(check: bool) -> int:
+  stale = []
+  for path in markdown_files():
+    text = open(path).read()
+    new = render(text)
+    if new != text:
+      stale.append(os.path.relpath(path, ROOT))
+      if not check:
+        open(path, 'w').write(new)
+  if check and stale:
+    print('tables differ from experiments/results in: ' + ', '.join(stale)
+          + '; run python experiments/tables.py', file=sys.stderr)
+    return 1
+  print(('checked' if check else 'written') + f': {len(markdown_files())} files')
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main('--check' in sys.argv[1:]))

@@ -1,0 +1,204 @@
+"""Sequence GAN models for the SeqGAN oracle benchmark: an LSTM generator and SeqGAN's CNN critic.
+
+Reference code: LantaoYu/SeqGAN (generator.py, discriminator.py, rollout.py, sequence_gan.py) and
+weilinie/RelGAN (models/lstm_vanilla.py, get_fixed_temperature in oracle/oracle_gan/
+oracle_train.py). The generator is the oracle's own LSTM family (gan_jax.data.sequences), with
+the same parameter names, so the oracle's parameters load into it (a test uses that).
+"""
+
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+from gan_jax.data import sequences as seqdata
+
+OUTPUTS = ('tokens', 'gumbel')
+FEEDS = ('hard', 'soft')
+
+
+class LSTMGenerator(nn.Module):
+  """Samples whole sequences from start token 0 and a zero state (SeqGAN's generator.py).
+
+  output='tokens': int32 tokens (B, T), for the score-function (REINFORCE) estimator.
+  output='gumbel': RelGAN's relaxed one-hot (B, T, V) float32, softmax(beta * (o_t + g_t)) with
+  Gumbel noise g_t; its argmax is an exact categorical sample. beta follows RelGAN's 'exp'
+  schedule, beta_n = max_temperature ** (n / temperature_steps) (RelGAN: N = 5,000 fixed; maximum
+  2 to 100 in its oracle runs, 1000 by default; past N we hold the maximum). n counts the calls
+  with train=True and the 'schedule' collection mutable, so pass mutable=['schedule'] on the G
+  update only; the count lives in the variables, so a resumed run continues the schedule exactly.
+  feed: what the next step reads. 'hard' is what RelGAN's code does (lstm_vanilla.py and
+  rmc_vanilla.py embed the argmax token; the soft matmul is commented out there); 'soft' feeds
+  soft one-hot @ embedding so the gradient also flows through later steps.
+
+  z only sets the batch size: the noise is the per-step draws from the 'sample' rng, as in SeqGAN
+  (whose h0 is zero). Parameters are initialised N(0, 0.1) like SeqGAN's generator.
+  """
+  vocab: int = seqdata.VOCAB
+  embed: int = seqdata.EMBED
+  hidden: int = seqdata.HIDDEN
+  length: int = seqdata.LENGTH
+  output: str = 'tokens'
+  max_temperature: float = 100.0
+  temperature_steps: int = 5000
+  feed: str = 'hard'
+  start_token: int = seqdata.START_TOKEN
+
+  def setup(self):
+    if self.output not in OUTPUTS or self.feed not in FEEDS:
+      raise ValueError(f'output must be one of {OUTPUTS} and feed one of {FEEDS}, '
+                       f'got {self.output!r}, {self.feed!r}')
+    init = nn.initializers.normal(0.1)
+    shapes = seqdata.param_shapes(self.vocab, self.embed, self.hidden)
+    self.lstm = {name: self.param(name, init, shape) for name, shape in shapes.items()}
+    # Created only where it can exist, so log_prob / rollout need just {'params': ...}.
+    if self.has_variable('schedule', 'step') or self.is_mutable_collection('schedule'):
+      self.step = self.variable('schedule', 'step', lambda: jnp.zeros((), jnp.int32))
+    else:
+      self.step = None
+
+  def inverse_temperature(self):
+    if self.step is None:
+      raise ValueError("output='gumbel' needs the 'schedule' collection from init in the "
+                       'variables passed to apply')
+    n = jnp.minimum(self.step.value, self.temperature_steps).astype(jnp.float32)
+    return jnp.float32(self.max_temperature) ** (n / self.temperature_steps)
+
+  def _unroll(self, key, n, beta=None, prefix=None, t=None):
+    """One fixed-length scan. Positions s < t copy `prefix` (teacher-forced), the rest are
+    sampled; t may be traced, so callers can vmap over it. beta set -> Gumbel outputs too."""
+    p = self.lstm
+    steps = jnp.arange(self.length)
+    xs = (jax.random.split(key, self.length), steps,
+          prefix.T if prefix is not None else jnp.zeros((self.length, n), jnp.int32))
+
+    def step(carry, x):
+      state, x_emb = carry
+      step_key, s, given = x
+      state = seqdata.lstm_cell(p, x_emb, state)
+      logits = seqdata.output_logits(p, state[0])
+      if beta is None:
+        token, soft = seqdata.categorical(step_key, logits), None
+      else:
+        perturbed = logits + jax.random.gumbel(step_key, logits.shape)
+        token = jnp.argmax(perturbed, axis=-1).astype(jnp.int32)
+        soft = jax.nn.softmax(beta * perturbed, axis=-1)
+      if prefix is not None:
+        token = jnp.where(s < t, given, token)
+      if soft is not None and self.feed == 'soft':
+        x_emb = soft @ p['embedding']
+      else:
+        x_emb = p['embedding'][token]
+      return (state, x_emb), (token, soft)
+
+    start = jnp.full((n,), self.start_token, jnp.int32)
+    init = (seqdata.zero_state(p, n), p['embedding'][start])
+    _, (tokens, soft) = jax.lax.scan(step, init, xs)
+    return tokens.T, (None if soft is None else jnp.swapaxes(soft, 0, 1))
+
+  def __call__(self, z, train: bool = True):
+    """A batch of sequences: in training, what D is shown (token ids, or with output='gumbel'
+    the relaxed one-hot vectors); in evaluation (train=False) always token ids, the samples."""
+    n = z.shape[0]
+    key = self.make_rng('sample')
+    if self.output == 'gumbel' and train:
+      _, out = self._unroll(key, n, beta=self.inverse_temperature())
+    else:
+      out, _ = self._unroll(key, n)
+    if train and self.step is not None and self.is_mutable_collection('schedule') \
+        and not self.is_initializing():
+      self.step.value += 1   # after use: call n runs with beta_n, the first with beta_0 = 1
+    return out
+
+  def log_prob(self, tokens):
+    """log p(y_t | y_<t) (B, T) by teacher forcing: for MLE and the score-function estimator."""
+    hs = seqdata.hidden_states(self.lstm, tokens, self.start_token, precision=None)
+    return seqdata.token_log_prob(seqdata.output_logits(self.lstm, hs), tokens)
+
+  def rollout(self, tokens, t):
+    """SeqGAN's Monte Carlo search (rollout.py): keep tokens[:, :t], sample positions t..T-1
+    from the model. t = T returns tokens unchanged."""
+    out, _ = self._unroll(self.make_rng('sample'), tokens.shape[0], prefix=tokens, t=t)
+    return out
+
+
+# SeqGAN's discriminator (sequence_gan.py): embedding 64, these windows and filter counts,
+# highway, dropout keep 0.75, l2 0.2 on the output layer, Adam 1e-4.
+SEQGAN_FILTER_SIZES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
+SEQGAN_NUM_FILTERS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
+
+
+def _uniform_pm1(key, shape, dtype=jnp.float32):
+  return jax.random.uniform(key, shape, dtype, -1.0, 1.0)   # SeqGAN's embedding init
+
+
+class SequenceDiscriminator(nn.Module):
+  """SeqGAN's CNN over token embeddings -> one logit per sequence (B,) float32.
+
+  Default filter counts are SeqGAN's divided by 4 (430 features instead of 1,720) so a step is
+  cheap on CPU; pass SEQGAN_NUM_FILTERS for the original. SeqGAN's 2-class softmax is one logit
+  here (the difference of its two class scores); see seqgan_l2_penalty for the matching l2.
+  x: int tokens (B, T) (embedding lookup) or float (B, T, V) one-hot / relaxed one-hot
+  (matmul with the same embedding table), so real tokens and Gumbel samples share parameters.
+  """
+  vocab: int = seqdata.VOCAB
+  embed: int = 64
+  filter_sizes: Sequence[int] = SEQGAN_FILTER_SIZES
+  num_filters: Sequence[int] = tuple(n // 4 for n in SEQGAN_NUM_FILTERS)
+  dropout: float = 0.25
+
+  @nn.compact
+  def __call__(self, x, train: bool = True):
+    table = self.param('embedding', _uniform_pm1, (self.vocab, self.embed))
+    if jnp.issubdtype(x.dtype, jnp.integer):
+      emb = table[x]
+    else:
+      emb = jnp.einsum('btv,ve->bte', x, table)
+    length = emb.shape[1]
+    if max(self.filter_sizes) > length:
+      raise ValueError(f'filter sizes {tuple(self.filter_sizes)} exceed the length {length}')
+    conv_init = nn.initializers.truncated_normal(0.1)
+    pooled = []
+    for width, count in zip(self.filter_sizes, self.num_filters):
+      h = nn.Conv(count, (width,), padding='VALID', kernel_init=conv_init,
+                  bias_init=nn.initializers.constant(0.1), name=f'conv{width}')(emb)
+      pooled.append(jnp.max(nn.relu(h), axis=1))   # max over time
+    h = jnp.concatenate(pooled, axis=-1)
+    # Highway (discriminator.py, gate bias 0 as SeqGAN calls it): carry what the CNN found.
+    width = h.shape[-1]
+    glorot = nn.initializers.glorot_uniform()
+    transform = nn.relu(nn.Dense(width, kernel_init=glorot, name='highway_lin')(h))
+    gate = nn.sigmoid(nn.Dense(width, kernel_init=glorot, name='highway_gate')(h))
+    h = gate * transform + (1.0 - gate) * h
+    h = nn.Dropout(self.dropout, deterministic=not train)(h)
+    head = nn.Dense(1, kernel_init=conv_init, bias_init=nn.initializers.constant(0.1),
+                    name='head')
+    return head(h)[:, 0].astype(jnp.float32)
+
+
+def seqgan_l2_penalty(d_params, l2: float = 0.2):
+  """SeqGAN's l2_reg_lambda * (l2_loss(W) + l2_loss(b)) on its 2-column output layer, written
+  for our one logit w = w1 - w2: at the minimum-norm split w1 = -w2 = w / 2 it is l2/4 ||w||^2."""
+  head = d_params['head']
+  return l2 / 4 * (jnp.sum(head['kernel'] ** 2) + jnp.sum(head['bias'] ** 2))
+
+
+def mle_loss(params, model: LSTMGenerator, tokens):
+  """Mean NLL per token (nats) of `tokens` under the generator: MLE pre-training's loss."""
+  return -jnp.mean(model.apply({'params': params}, tokens, method=LSTMGenerator.log_prob))
+
+
+def mle_step(model: LSTMGenerator, learning_rate: float = 0.01, grad_clip: float = 5.0):
+  """(optimizer, step) for MLE pre-training as in SeqGAN (Adam 0.01, global-norm clip 5.0);
+  step(params, opt_state, tokens) -> (params, opt_state, loss), jitted and pure."""
+  optimizer = optax.chain(optax.clip_by_global_norm(grad_clip), optax.adam(learning_rate))
+
+  @jax.jit
+  def step(params, opt_state, tokens):
+    loss, grads = jax.value_and_grad(mle_loss)(params, model, tokens)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+  return optimizer, step

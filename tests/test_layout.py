@@ -1,0 +1,77 @@
+"""The package's layers, as README lists them: a module imports only from its own layer or the
+layers below it, and never from experiments/."""
+
+import ast
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGE = os.path.join(ROOT, 'gan_jax')
+
+# Lowest first; the same order as the tree at the top of README.md.
+LAYERS = [
+    ('gan_jax.errors', 'gan_jax.keys', 'gan_jax.tools'),
+    ('gan_jax.core',),
+    ('gan_jax.models', 'gan_jax.data', 'gan_jax.metrics'),
+    ('gan_jax.lecture',),
+    ('gan_jax.run',),
+]
+
+
+def layer_of(module: str) -> int:
+  for level, prefixes in enumerate(LAYERS):
+    if any(module == p or module.startswith(p + '.') for p in prefixes):
+      return level
+  raise AssertionError(f'{module} is in no layer; add it to LAYERS and to README')
+
+
+def modules():
+  for folder, _, files in os.walk(PACKAGE):
+    for name in files:
+      if name.endswith('.py'):
+        path = os.path.join(folder, name)
+        dotted = os.path.relpath(path, ROOT)[:-3].replace(os.sep, '.')
+        yield dotted.removesuffix('.__init__'), path
+
+
+def imports(path):
+  tree = ast.parse(open(path).read())
+  for node in ast.walk(tree):
+    if isinstance(node, ast.Import):
+      yield from (alias.name for alias in node.names)
+    elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+      yield node.module
+      yield from (f'{node.module}.{alias.name}' for alias in node.names)
+
+
+def test_imports_only_point_down_the_layers():
+  wrong = []
+  for module, path in modules():
+    if module == 'gan_jax':
+      continue
+    own = layer_of(module)
+    for imported in imports(path):
+      if imported.startswith('experiments'):
+        wrong.append(f'{module} imports {imported}')
+      elif imported.startswith('gan_jax.'):
+        target = imported
+        while target.count('.') > 1 and not any(
+            target == p or target.startswith(p + '.') for level in LAYERS for p in level):
+          target = target.rsplit('.', 1)[0]
+        if layer_of(target) > own:
+          wrong.append(f'{module} (layer {own}) imports {imported} (layer {layer_of(target)})')
+  assert not wrong, '\n'.join(wrong)
+
+
+def test_every_module_is_in_a_layer():
+  for module, _ in modules():
+    if module != 'gan_jax':
+      layer_of(module)
+
+
+def test_the_layers_are_the_ones_readme_lists():
+  readme = open(os.path.join(ROOT, 'README.md')).read()
+  for prefixes in LAYERS:
+    for prefix in prefixes:
+      path = prefix.replace('.', '/') + ('' if prefix.endswith('errors') or prefix.endswith('keys') else '/')
+      path = path + '.py' if not path.endswith('/') else path
+      assert path in readme, f'README.md does not list {path}'
