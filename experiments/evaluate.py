@@ -31,6 +31,7 @@ def main(argv):
   results['seconds'] = time.perf_counter() - start
   results['step'] = int(state.step)
   results['run'] = os.path.basename(workdir)
+  results['ema_decay'] = config.ema_decay
   path = os.path.join(workdir, f'eval_step_{int(state.step)}_{_GENERATOR.value}.json')
   cli.write_report(workdir, results, os.path.basename(path))
 

@@ -112,9 +112,10 @@ def ema_vs_raw():
   rows = []
   for path in sorted(glob.glob(os.path.join(RESULTS, 'eval_*.json'))):
     r = json.load(open(path))
-    rows.append([r['run'], r['step'], r['generator'], f"{r['fid']:.1f}", f"{r['kid']:.1f}",
-                 f"{r['precision']:.3f}", f"{r['recall']:.3f}"])
-  return _rows(['run', 'step', 'generator', 'FID', 'KID', 'precision', 'recall'], rows)
+    rows.append([r['run'], r['ema_decay'], r['step'], r['generator'], f"{r['fid']:.1f}",
+                 f"{r['kid']:.1f}", f"{r['precision']:.3f}", f"{r['recall']:.3f}"])
+  return _rows(['run', 'ema_decay', 'step', 'generator', 'FID', 'KID', 'precision', 'recall'],
+               rows)
 
 
 def render(text):

@@ -13,6 +13,9 @@ run is a pure function of its seed and resumes exactly. The tree of keys:
     FIXED_Z (3)    -> the z of the sample grids
     PLOT (4)       -> the points of the 1D/2D density plots
     EVAL (5)       -> evaluation samples (gan_jax.run.evaluation; fold_in(., first index) per batch)
+    REFERENCE (6)  -> the real points 1D evaluation compares with
+
+The lecture's models (gan_jax.lecture: VAE, EBM) use INIT and RUN the same way.
 """
 
 import functools
@@ -21,7 +24,7 @@ import jax
 import jax.numpy as jnp
 
 # Children of PRNGKey(seed).
-INIT, RUN, DATA, FIXED_Z, PLOT, EVAL = 0, 1, 2, 3, 4, 5
+INIT, RUN, DATA, FIXED_Z, PLOT, EVAL, REFERENCE = 0, 1, 2, 3, 4, 5, 6
 # Children of a D or G step's key.
 Z, PENALTY, SAMPLE, DROPOUT, ROLLOUT = 0, 1, 2, 3, 4
 

@@ -16,6 +16,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from gan_jax import keys
+
 
 @dataclasses.dataclass(frozen=True)
 class EBM:
@@ -41,11 +43,11 @@ class EBMState:
 
 
 def create_ebm_state(ebm: EBM, key, example_shape) -> EBMState:
-  p_key, b_key = jax.random.split(jax.random.fold_in(key, 0))
+  p_key, b_key = jax.random.split(jax.random.fold_in(key, keys.INIT))
   params = ebm.discriminator.init(p_key, jnp.zeros((1,) + tuple(example_shape)))['params']
   buffer = jax.random.uniform(b_key, (ebm.buffer_size,) + tuple(example_shape),
                               minval=ebm.data_low, maxval=ebm.data_high)
-  return EBMState(jnp.zeros((), jnp.int32), jax.random.fold_in(key, 1), params,
+  return EBMState(jnp.zeros((), jnp.int32), jax.random.fold_in(key, keys.RUN), params,
                   ebm.optimizer.init(params), buffer)
 
 

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from gan_jax import keys
 from gan_jax.lecture.autoencoder import Decoder, Encoder
 
 
@@ -36,11 +37,11 @@ class AEState:
 
 
 def create_ae_state(model: AutoEncoder, key, example) -> AEState:
-  e_key, d_key = jax.random.split(jax.random.fold_in(key, 0))
+  e_key, d_key = jax.random.split(jax.random.fold_in(key, keys.INIT))
   x = jnp.zeros((1,) + tuple(example.shape))
   params = {'encoder': model.encoder.init(e_key, x)['params'],
             'decoder': model.decoder.init(d_key, jnp.zeros((1, model.encoder.latent_dim)))['params']}
-  return AEState(jnp.zeros((), jnp.int32), jax.random.fold_in(key, 1), params,
+  return AEState(jnp.zeros((), jnp.int32), jax.random.fold_in(key, keys.RUN), params,
                  model.optimizer.init(params))
 
 

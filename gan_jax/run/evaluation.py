@@ -73,7 +73,8 @@ def sample_metrics(samples: np.ndarray, data_config) -> dict:
   if name in toy.TOY_DATASETS:
     mixture = toy.TOY_DATASETS[name]
     if samples.shape[1] == 1:
-      real = np.asarray(toy.sample(mixture, jax.random.PRNGKey(123), len(samples)))
+      real = np.asarray(toy.sample(mixture, keys.fold(jax.random.PRNGKey(0), keys.REFERENCE),
+                                   len(samples)))
       return histogram_divergences(real, samples)
     return mode_coverage(samples, mixture)
   real_features = reference_features(name, image_data.default_data_dir(data_config.data_dir))

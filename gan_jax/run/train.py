@@ -177,7 +177,7 @@ def _draw(config, workdir, data, run, state, fixed_z, step):
   n = 2500
   key = jax.random.fold_in(jax.random.PRNGKey(config.seed), keys.PLOT)
   real = toy.sample(data.mixture, key, n)
-  z = jax.random.normal(jax.random.fold_in(key, 1), (n, gan.z_dim))
+  z = jax.random.normal(keys.fold(key, keys.Z), (n, gan.z_dim))
   fake = generate(gan, state, z, use_ema)
   variables = {'params': state.d_params, **state.d_collections}
   d_fn = lambda x: np.asarray(gan.discriminator.apply(variables, jnp.asarray(x), train=False))
