@@ -118,6 +118,35 @@ def ema_vs_raw():
                rows)
 
 
+def sequences():
+  """The SeqGAN oracle benchmark (experiments/sequences.py): quality and diversity per model."""
+  report = _load('sequences.json')
+  rows = [['oracle (the floor)', report['floor']]]
+  rows += [['random G (untrained)', report['random']], ['MLE', report['mle']]]
+  rows += [[f"MLE, temperature {p['temperature']:g}", p] for p in report['temperature_sweep']]
+  for name, label in (('seqgan', 'SeqGAN-style (REINFORCE, rollouts)'),
+                      ('relgan', 'Gumbel-softmax (RelGAN-style)')):
+    if report[name]['steps'] >= 50:   # a 2-step smoke run is no result
+      rows.append([f"{label}, {report[name]['steps']} G steps", report[name]])
+  return _rows(['generator', 'NLL-oracle', 'NLL-test'],
+               [[name, f"{r['nll_oracle']:.3f}",
+                 f"{r['nll_test']:.3f}" if r.get('nll_test') is not None else '']
+                for name, r in rows])
+
+
+GRAPH_METRICS = ('degree', 'clustering', 'orbit')
+
+
+def graphs_community_small():
+  """Community-small MMDs (experiments/graphs.py; the GANs' EMA G, 5 draws of 20 graphs)."""
+  report = _load('graphs_community_small.json')
+  rows = [['train vs test (the floor)', report['floor']]]
+  rows += [[name, method['metrics']] for name, method in report['methods'].items()]
+  return _rows(['generator'] + [f'{m} {p}' for p in ('TV', 'EMD') for m in GRAPH_METRICS],
+               [[name] + [f"{r[f'{m}_{p}']:.4f}" for p in ('tv', 'emd') for m in GRAPH_METRICS]
+                for name, r in rows])
+
+
 def render(text):
   def fill(match):
     return match.group(1) + globals()[match.group(2)]() + match.group(4)

@@ -1,0 +1,129 @@
+"""SPECTRE's synthetic graph benchmarks (Martinkus et al. 2022), built from a seed, and the dense
+(N, N) encoding the graph GAN trains on.
+
+Reference code: KarolisMart/SPECTRE, data.py.
+community_small (`CommunityDataset` with n_start=12, n_end=21, n_graphs=100, and `n_community`,
+taken from GraphScoreMatching / EDP-GNN and used by GRAN, GDSS, SPECTRE): n ~ U{12, ..., 20}, two
+communities of n // 2 nodes each, so a graph has 2 * (n // 2) in {12, 14, ..., 20} nodes (as in
+SPECTRE's shipped data/community_12_21_100.pt). Each community is
+nx.gnp_random_graph(n // 2, 0.7, seed=i) with the FIXED seeds i = 0, 1, so the edges inside the
+communities depend on n only (all 100 graphs of the shipped file match networkx 3.6's draws);
+only the bridges vary: each cross pair with probability 2 * 0.05 / (n // 2) (0.05 bridges per
+node on average), plus one edge between the communities' first nodes if none was drawn.
+planar (`PlanarDataset`): 200 Delaunay triangulations of 64 uniform points in the unit square.
+Split as SPECTRE's `GraphDataModule.setup`: test = round(0.2 G), train = round(0.8 (G - test)),
+the rest validation. SPECTRE draws the split with torch's random_split(seed 1234) and its graphs
+from the unseeded global numpy RNG, neither reproducible here: ours are other draws from the
+same distributions, fixed by `seed`.
+"""
+
+import functools
+from typing import Callable, List, NamedTuple
+
+import networkx as nx
+import numpy as np
+from scipy.spatial import Delaunay
+
+from gan_jax.errors import ConfigError
+
+
+def _community_small(rng: np.random.Generator) -> nx.Graph:
+  size = int(rng.integers(12, 21)) // 2
+  graph = nx.disjoint_union_all([nx.gnp_random_graph(size, 0.7, seed=i) for i in range(2)])
+  # SPECTRE bridges connected components (two, unless a community came out disconnected).
+  parts = [sorted(c) for c in sorted(nx.connected_components(graph), key=min)]
+  p_bridge = 0.05 * 2 / ((2 - 1) * size)
+  for i, first in enumerate(parts):
+    for second in parts[i + 1:]:
+      bridges = np.argwhere(rng.random((len(first), len(second))) < p_bridge)
+      graph.add_edges_from((first[a], second[b]) for a, b in bridges)
+      if len(bridges) == 0:
+        graph.add_edge(first[0], second[0])
+  return graph
+
+
+def _planar(rng: np.random.Generator, n: int = 64) -> nx.Graph:
+  graph = nx.empty_graph(n)
+  for a, b, c in Delaunay(rng.random((n, 2))).simplices.tolist():
+    graph.add_edges_from([(a, b), (b, c), (c, a)])
+  return graph
+
+
+class GraphDataset(NamedTuple):
+  num_graphs: int
+  n_max: int                                   # largest graph, the encoding's N
+  build: Callable[[np.random.Generator], nx.Graph]
+
+
+GRAPH_DATASETS = {
+    'community_small': GraphDataset(100, 20, _community_small),
+    'planar': GraphDataset(200, 64, _planar),
+}
+SPLITS = ('train', 'val', 'test')
+
+
+def _spec(name: str) -> GraphDataset:
+  if name not in GRAPH_DATASETS:
+    raise ConfigError(f'unknown graph dataset {name!r}; choose one of {sorted(GRAPH_DATASETS)}')
+  return GRAPH_DATASETS[name]
+
+
+@functools.lru_cache(maxsize=None)
+def _all_graphs(name: str, seed: int) -> tuple:
+  spec = _spec(name)
+  rng = np.random.default_rng([seed, 0])
+  return tuple(spec.build(rng) for _ in range(spec.num_graphs))
+
+
+def split_sizes(num_graphs: int) -> dict:
+  """SPECTRE's (GRAN's) split sizes: 20% test, then 80/20 train/validation of the rest."""
+  test = int(round(num_graphs * 0.2))
+  train = int(round((num_graphs - test) * 0.8))
+  return {'train': train, 'val': num_graphs - train - test, 'test': test}
+
+
+def load_graphs(name: str, split: str = 'train', seed: int = 0) -> List[nx.Graph]:
+  """The `split` ('train' | 'val' | 'test') of dataset `name`; the same graphs for the same seed.
+
+  Returns copies, so a caller that edits a graph cannot change the cached dataset."""
+  spec = _spec(name)
+  if split not in SPLITS:
+    raise ConfigError(f'unknown graph split {split!r}; choose one of {list(SPLITS)}')
+  graphs = _all_graphs(name, seed)
+  sizes = split_sizes(spec.num_graphs)
+  order = np.random.default_rng([seed, 1]).permutation(spec.num_graphs)
+  start = {'train': 0, 'val': sizes['train'], 'test': sizes['train'] + sizes['val']}[split]
+  return [graphs[i].copy() for i in order[start:start + sizes[split]]]
+
+
+def encode(graphs, n_max: int) -> np.ndarray:
+  """Graphs -> float32 (G, n_max, n_max): the 0/1 symmetric adjacency off the diagonal, node
+  existence (1 = node, 0 = padding) on it. Nodes take the graph's node order, padding last."""
+  out = np.zeros((len(graphs), n_max, n_max), np.float32)
+  for i, graph in enumerate(graphs):
+    n = graph.number_of_nodes()
+    if n > n_max:
+      raise ValueError(f'graph {i} has {n} nodes, more than n_max={n_max}')
+    adjacency = nx.to_numpy_array(graph, dtype=np.float32, weight=None)
+    np.fill_diagonal(adjacency, 0.0)            # self-loops have no place in the encoding
+    out[i, :n, :n] = adjacency > 0
+    out[i, np.arange(n), np.arange(n)] = 1.0
+  return out
+
+
+def decode(array, threshold: float = 0.5) -> List[nx.Graph]:
+  """(G, N, N) or (N, N) encodings -> graphs on the existing nodes (diagonal > threshold),
+  relabelled 0..n-1 in index order; an edge where the symmetrised entry exceeds threshold and
+  both ends exist. Works on hard 0/1 samples and on probabilities alike."""
+  array = np.asarray(array, np.float32)
+  if array.ndim == 2:
+    array = array[None]
+  graphs = []
+  for a in array:
+    nodes = np.flatnonzero(np.diagonal(a) > threshold)
+    sub = (a[np.ix_(nodes, nodes)] + a[np.ix_(nodes, nodes)].T) / 2
+    graph = nx.empty_graph(len(nodes))
+    rows, cols = np.nonzero(np.triu(sub > threshold, k=1))
+    graph.add_edges_from(zip(rows.tolist(), cols.tolist()))
+    graphs.append(graph)
+  return graphs
