@@ -64,7 +64,8 @@ import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 
-from gan_jax import cli, keys  # noqa: E402
+from gan_jax import keys  # noqa: E402
+from gan_jax.run import cli  # noqa: E402
 from gan_jax.run.checkpoint import Checkpointer  # noqa: E402
 from gan_jax.run.config import adam  # noqa: E402
 from gan_jax.data import graphs as graph_data  # noqa: E402
@@ -200,6 +201,19 @@ def make_decoder(train_x):
                         node_counts=node_count_distribution(train_x))
 
 
+def _reused_or_fresh(state, checkpoint_dir):
+  """(checkpointer, the saved state of an earlier run with --reuse_checkpoints, else None after
+  clearing the folder: a fresh run replaces an older one)."""
+  checkpointer = Checkpointer(checkpoint_dir, keep=1)
+  if not _REUSE.value:
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    return checkpointer, None
+  restored = checkpointer.restore_latest(state)
+  if restored is None:
+    raise ConfigError(f'--reuse_checkpoints: no checkpoint in {checkpoint_dir}')
+  return checkpointer, restored
+
+
 def train_gan(method, train_x, steps, batch_size, checkpoint_dir, seed):
   """Trains one GAN; returns (gan, state, last metrics, seconds)."""
   name = method[len('gan_'):]
@@ -218,15 +232,11 @@ def train_gan(method, train_x, steps, batch_size, checkpoint_dir, seed):
       objective=objective, z_dim=_setting('z_dim', _Z_DIM), batch_size=batch_size,
       n_critic=objective.n_critic, ema_decay=_EMA.value, joint_d_call=True)
   state = create_state(gan, jax.random.PRNGKey(seed), jnp.asarray(train_x[0]))
-  checkpointer = Checkpointer(checkpoint_dir, keep=1)
+  checkpointer, restored = _reused_or_fresh(state, checkpoint_dir)
+  if restored is not None:
+    return gan, restored, {}, (0.0, 0.0)
   start, cpu_start = time.perf_counter(), time.process_time()
   metrics = {}
-  if _REUSE.value:
-    restored = checkpointer.restore_latest(state)
-    if restored is None:
-      raise ConfigError(f'--reuse_checkpoints: no checkpoint in {checkpoint_dir}')
-    return gan, restored, metrics, (0.0, 0.0)
-  shutil.rmtree(checkpoint_dir, ignore_errors=True)   # a fresh run replaces an older one
   step_fn = make_train_step(gan)
   count = gan.n_critic * batch_size
   for step in range(steps):
@@ -254,15 +264,11 @@ def train_vae(train_x, steps, batch_size, checkpoint_dir, seed):
       beta=_BETA.value)
   state = graph_vae.create_graph_vae_state(model, jax.random.PRNGKey(seed),
                                            jnp.asarray(train_x[0]))
-  checkpointer = Checkpointer(checkpoint_dir, keep=1)
+  checkpointer, restored = _reused_or_fresh(state, checkpoint_dir)
+  if restored is not None:
+    return model, restored, {}, (0.0, 0.0)
   start, cpu_start = time.perf_counter(), time.process_time()
   metrics = {}
-  if _REUSE.value:
-    restored = checkpointer.restore_latest(state)
-    if restored is None:
-      raise ConfigError(f'--reuse_checkpoints: no checkpoint in {checkpoint_dir}')
-    return model, restored, metrics, (0.0, 0.0)
-  shutil.rmtree(checkpoint_dir, ignore_errors=True)
   step_fn = graph_vae.make_train_step(model)
   for step in range(steps):
     state, metrics = step_fn(state, train_x[batch_indices(step, batch_size, len(train_x), seed)])
