@@ -48,7 +48,7 @@ from gan_jax.tools.metric_writers import read_metrics  # noqa: E402
 from experiments.configs import oracle_relgan, oracle_seqgan  # noqa: E402
 
 _WORKDIR = cli.define_workdir()
-_MLE_EPOCHS = flags.DEFINE_integer('mle_epochs', 10, 'MLE pre-training epochs (batch 64); the '
+_MLE_EPOCHS = flags.DEFINE_integer('mle_epochs', 8, 'MLE pre-training epochs (batch 64); the '
                                    'epoch of lowest validation NLL is kept.')
 _CURVE_EVERY = flags.DEFINE_integer('curve_every', 1, 'MLE epochs between two curve points.')
 _SEQGAN_STEPS = flags.DEFINE_integer('seqgan_steps', None,
@@ -57,7 +57,8 @@ _RELGAN_STEPS = flags.DEFINE_integer('relgan_steps', None,
                                      "Gumbel G steps; default: oracle_relgan.py's.")
 _ROLLOUTS = flags.DEFINE_integer('rollouts', None,
                                  "Monte Carlo completions per prefix; default: oracle_seqgan.py's.")
-_GAN_EVALS = flags.DEFINE_integer('gan_evals', 4, 'Evaluations along each GAN run (the curve).')
+_GAN_EVALS = flags.DEFINE_integer('gan_evals', None, 'Evaluations along each GAN run (the '
+                                  "curve); default: every config.eval_every steps.")
 _SAMPLES = flags.DEFINE_integer('samples', seqdata.N_SEQUENCES,
                                 'Samples per NLL-oracle figure (GAN runs: config.eval_samples).')
 _TEST_SAMPLES = flags.DEFINE_integer('test_samples', seqdata.N_SEQUENCES,
@@ -207,7 +208,8 @@ def gan_config(module, steps_flag, init_path):
   config.model.init_generator = init_path
   config.eval_samples = _SAMPLES.value
   config.shown_generator = 'raw'
-  config.eval_every = max(1, config.num_steps // max(1, _GAN_EVALS.value))
+  if _GAN_EVALS.value is not None:
+    config.eval_every = max(1, config.num_steps // max(1, _GAN_EVALS.value))
   config.log_every = min(config.log_every, config.eval_every)
   config.sample_every = config.checkpoint_every = config.eval_every
   return config
@@ -293,6 +295,7 @@ def plot(report, path):
             label=f'{label} NLL-test')
   ax.axhline(floor, color='k', lw=0.8, ls=':', label='oracle floor')
   ax.set_xscale('symlog', linthresh=10)
+  ax.set_xlim(left=0)
   ax.set_xlabel('adversarial G step (0: the MLE generator)')
   ax.set_ylabel('nats / token')
   ax.set_title('adversarial phase, from the MLE generator', fontsize=10)
@@ -308,9 +311,12 @@ def plot(report, path):
   ax.plot(report['mle']['nll_test'], report['mle']['nll_oracle'], 'o', color='C0',
           label='MLE (T = 1)')
   for (name, color, label), marker in zip(GANS, '^D'):
-    if name in report:
-      ax.plot(report[name]['nll_test'], report[name]['nll_oracle'], marker, color=color, ms=8,
-              label=label)
+    if name in report:   # the whole run: from the MLE point (step 0) to the last evaluation
+      curve = report[name]['curve']
+      ax.plot([p['nll_test'] for p in curve], [p['nll_oracle'] for p in curve], marker + '-',
+              color=color, ms=5, lw=1, label=f'{label}, steps 0-{curve[-1]["step"]}')
+      ax.annotate(f"step {curve[-1]['step']}", (curve[-1]['nll_test'], curve[-1]['nll_oracle']),
+                  fontsize=7, color=color, xytext=(3, -9), textcoords='offset points')
   ax.plot(report['floor']['nll_test'], floor, '*', color='k', ms=10, label='oracle')
   ax.set_xlabel('NLL-test (diversity; lower is better)')
   ax.set_ylabel('NLL-oracle (quality; lower is better)')

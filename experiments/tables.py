@@ -119,19 +119,53 @@ def ema_vs_raw():
 
 
 def sequences():
-  """The SeqGAN oracle benchmark (experiments/sequences.py): quality and diversity per model."""
+  """The SeqGAN oracle benchmark (experiments/sequences.py): quality and diversity per model,
+  each GAN at every evaluation along its run, with its gap to the MLE generator it started from."""
   report = _load('sequences.json')
+  mle = report['mle']
   rows = [['oracle (the floor)', report['floor']]]
-  rows += [['random G (untrained)', report['random']], ['MLE', report['mle']]]
-  rows += [[f"MLE, temperature {p['temperature']:g}", p] for p in report['temperature_sweep']]
-  for name, label in (('seqgan', 'SeqGAN-style (REINFORCE, rollouts)'),
+  rows += [['random G (untrained)', report['random']], ['MLE (T = 1)', mle]]
+  rows += [[f"MLE, temperature {p['temperature']:g}", p] for p in report['temperature_sweep']
+           if p['temperature'] != 1.0]
+  for name, label in (('seqgan', 'REINFORCE (SeqGAN-style)'),
                       ('relgan', 'Gumbel-softmax (RelGAN-style)')):
-    if report[name]['steps'] >= 50:   # a 2-step smoke run is no result
-      rows.append([f"{label}, {report[name]['steps']} G steps", report[name]])
-  return _rows(['generator', 'NLL-oracle', 'NLL-test'],
+    if name in report and report[name]['steps'] >= 20:   # a 2-step smoke run is no result
+      rows += [[f"{label}, G step {p['step']}", p] for p in report[name]['curve'][1:]]
+  delta = lambda r, key: '' if r is mle or r.get(key) is None else f'{r[key] - mle[key]:+.3f}'
+  return _rows(['generator', 'NLL-oracle', 'NLL-test', 'vs MLE: oracle', 'vs MLE: test'],
                [[name, f"{r['nll_oracle']:.3f}",
-                 f"{r['nll_test']:.3f}" if r.get('nll_test') is not None else '']
+                 f"{r['nll_test']:.3f}" if r.get('nll_test') is not None else '',
+                 delta(r, 'nll_oracle'), delta(r, 'nll_test')]
                 for name, r in rows])
+
+
+# Quoted, not measured: SeqGAN (Yu et al. 2017) Table 2 on its oracle; RelGAN (Nie et al. 2019)
+# on Texygen's oracle. The floor is this project's LSTM scoring SeqGAN's oracle's own samples.
+SEQUENCES_PUBLISHED = {'floor': '5.756', 'random': '10.310', 'mle': '9.038',
+                       'seqgan': '8.736 (SeqGAN)', 'relgan': '6.680 (RelGAN)'}
+
+
+def sequences_summary():
+  """README's short version: our figures beside the published NLL-oracle of the same row."""
+  report = _load('sequences.json')
+  by_t = {p['temperature']: p for p in report['temperature_sweep']}
+  rows = [('oracle (the floor)', report['floor'], 'floor'),
+          ('random G', report['random'], 'random'), ('MLE', report['mle'], 'mle')]
+  rows += [(f'MLE at temperature {t:g}', by_t[t], None) for t in (0.9, 0.75) if t in by_t]
+  for name, label in (('seqgan', 'REINFORCE (SeqGAN-style)'),
+                      ('relgan', 'Gumbel-softmax (RelGAN-style)')):
+    if name in report and report[name]['steps'] >= 20:
+      curve = report[name]['curve']
+      # The best point inside the issue's bound (NLL-test at most 0.1 above MLE's), and the last.
+      inside = [p for p in curve[1:] if p['nll_test'] <= curve[0]['nll_test'] + 0.1]
+      points = [min(inside, key=lambda p: p['nll_oracle'])] if inside else []
+      points += [] if points and points[0] is curve[-1] else [curve[-1]]
+      rows += [(f"{label}, G step {p['step']}", p, name if p is curve[-1] else None)
+               for p in points]
+  return _rows(['generator', 'NLL-oracle', 'NLL-test', 'published NLL-oracle'],
+               [[label, f"{r['nll_oracle']:.3f}", f"{r['nll_test']:.3f}",
+                 SEQUENCES_PUBLISHED.get(key, '') if key else '']
+                for label, r, key in rows])
 
 
 GRAPH_METRICS = ('degree', 'clustering', 'orbit')

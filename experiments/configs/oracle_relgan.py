@@ -15,12 +15,15 @@ def get_config():
   config.model.max_temperature = 100.0  # RelGAN's beta_max for its oracle runs: 2 ... 1000
   config.model.temperature_steps = 2000
   config.loss.name = 'ragan'            # RelGAN uses the relativistic standard loss
-  config.optim.lr = 1e-4                # RelGAN: Adam 1e-4 for both players
-  config.optim.d_lr = 1e-4
+  # RelGAN: Adam 1e-4 for both players over thousands of steps; 1e-4 moved nothing in 300 steps
+  # here (NLL-oracle 9.32 -> 9.28), so 5e-4 for a run that fits a CPU budget.
+  config.optim.lr = 5e-4
+  config.optim.d_lr = 5e-4
   config.n_critic = 1
-  config.num_steps = 2000
+  # The schedule is RelGAN's for a 2,000-step run; this run stops at 300 (beta <= 100 ** 0.15 = 2).
+  config.num_steps = 300
   config.log_every = 50
-  config.sample_every = 500
-  config.checkpoint_every = 500
-  config.eval_every = 500
+  config.sample_every = 50
+  config.checkpoint_every = 50
+  config.eval_every = 50
   return config

@@ -37,6 +37,7 @@ class GAN:
   g_samples: str = 'fresh'           # G step on fresh samples, or 'reuse' the last D step's
   g_estimator: str = 'pathwise'      # how G's gradient is estimated: a key of steps.ESTIMATORS
   num_rollouts: int = 16             # Monte Carlo completions per prefix ('score_function')
+  reward_baseline: str = 'none'      # 'score_function': 'none' (SeqGAN) or 'leave_one_out'
   preprocess: Callable = _identity   # real batches -> the models' range, on the device
   axis_name: Optional[str] = None    # set by gan_jax.run.parallel; None on one device
 

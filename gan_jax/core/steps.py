@@ -145,7 +145,8 @@ def score_function_grads(gan, state, samples, d_fn, real_logits, key):
   The reward of prefix x[:t] is the mean, over `gan.num_rollouts` completions of it by G, of
   -g_loss on each completed example (log D(x) for the non-saturating loss); the full sequence
   is scored by itself. G's gradient is that of -sum_t log p(x_t | x_<t) R_t, averaged over the
-  batch: an unbiased estimate of the gradient of E[-g_loss]. The generator provides `log_prob`
+  batch: an unbiased estimate of the gradient of E[-g_loss], also with
+  `gan.reward_baseline='leave_one_out'`. The generator provides `log_prob`
   and `rollout(tokens, t)` methods; all rollouts are vmapped into one compiled step.
   """
   del real_logits   # a relativistic loss has no per-example reward; validate() refuses it
@@ -166,6 +167,11 @@ def score_function_grads(gan, state, samples, d_fn, real_logits, key):
   fake_logits = d_fn(x)
   rewards = jax.vmap(prefix_reward)(jnp.arange(1, length))               # (T - 1, B)
   rewards = jnp.concatenate([rewards, per_example(fake_logits)[None]]).T   # (B, T)
+  if gan.reward_baseline == 'leave_one_out':
+    # Each example's reward minus the mean of the *other* examples' at the same position: they
+    # are independent of its tokens, so the estimate stays unbiased and its variance drops.
+    batch = rewards.shape[0]
+    rewards = rewards - (jnp.sum(rewards, axis=0) - rewards) / max(batch - 1, 1)
   rewards = jax.lax.stop_gradient(rewards)
 
   def surrogate(g_params):

@@ -39,6 +39,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.resample = 'space_to_depth'    # dcgan: or lax (nn.Conv/ConvTranspose: same params, outputs)
   c.model.sequence_output = 'tokens'     # lstm: 'tokens' (REINFORCE, rollouts) or 'gumbel' (RelGAN)
   c.model.num_rollouts = 16              # lstm tokens: Monte Carlo completions per prefix
+  c.model.reward_baseline = 'none'       # lstm tokens: 'none' (SeqGAN) or 'leave_one_out'
   c.model.max_temperature = 100.0        # lstm gumbel: RelGAN's beta_max, reached after
   c.model.temperature_steps = 5000       #   this many G steps (beta_n = beta_max ** (n / N))
   c.model.init_generator = ''            # a msgpack of G's params to start from (MLE pre-training)
@@ -117,6 +118,11 @@ def validate(config) -> None:
   require(not (chosen.g_uses_real and g_estimator(config.model) == 'score_function'),
           f'loss {config.loss.name!r} compares G\'s samples with the real batch, which has no '
           "per-sequence reward; use model.sequence_output='gumbel' or another loss")
+  require(config.model.reward_baseline in ('none', 'leave_one_out'),
+          "model.reward_baseline must be 'none' or 'leave_one_out', "
+          f'got {config.model.reward_baseline!r}')
+  require(config.model.num_rollouts >= 1,
+          f'model.num_rollouts must be >= 1, got {config.model.num_rollouts}')
   require(not (chosen.needs_independent_examples and _has_batch_norm(config.model)),
           f'penalty {chosen.penalty!r} differentiates D per example, which BatchNorm couples; '
           'set --config.model.d_batch_norm=False')
@@ -164,6 +170,7 @@ def build_gan(config, example_shape) -> GAN:
       g_samples=config.g_samples,
       g_estimator=g_estimator(config.model),
       num_rollouts=config.model.num_rollouts,
+      reward_baseline=config.model.reward_baseline,
       preprocess=to_model_range,
   )
 
