@@ -169,16 +169,86 @@ def sequences_summary():
 
 
 GRAPH_METRICS = ('degree', 'clustering', 'orbit')
+GRAPH_ROWS = (('floor', 'train vs test (the floor)'), ('gan_wgan_gp', 'GAN, WGAN-GP'),
+              ('gan_non_saturating', 'GAN, non-saturating + R1'), ('vae', 'VAE, same decoder'))
+SHORT = {'train vs test (the floor)': 'floor', 'GAN, non-saturating + R1': 'GAN, NS + R1',
+         'VAE, same decoder': 'VAE'}
+# Quoted, not measured: SPECTRE (Martinkus et al. 2022), Table 1, each dataset under SPECTRE's
+# protocol for it (Gaussian EMD for community-small, Gaussian TV for planar); V.U.N. in %.
+PUBLISHED = {
+    'community_small': {'GraphRNN': (0.08, 0.12, 0.04), 'GRAN': (0.06, 0.11, 0.01),
+                        'SPECTRE': (0.02, 0.21, 0.01)},
+    'planar': {'GraphRNN': (0.0049, 0.2779, 1.2543, 0), 'GRAN': (0.0007, 0.0426, 0.0009, 0),
+               'SPECTRE': (0.0005, 0.0785, 0.0012, 25)},
+}
+PUBLISHED_PROTOCOL = {'community_small': 'emd', 'planar': 'tv'}
+
+
+def _mmd(value):
+  return f'{value:.4f}'.replace('-0.0000', '0.0000')   # a floor's MMD can round to -0
+
+
+def _graph_rows(dataset):
+  """[(label, {metric: cell})]: the floor and each method measured, then the published rows."""
+  report = _load(f'graphs_{dataset}.json')
+  measured = {'floor': report['floor'], **{m: r['metrics'] for m, r in report['methods'].items()}}
+  rows = []
+  for key, label in GRAPH_ROWS:
+    if key in measured:
+      r = measured[key]
+      cells = {f'{m}_{p}': _mmd(r[f'{m}_{p}']) for p in ('tv', 'emd') for m in GRAPH_METRICS}
+      if 'valid' in r:   # planar only
+        cells.update(connected=f"{100 * r['connected']:.0f}%", valid=f"{100 * r['valid']:.0f}%",
+                     vun=f"{100 * r['vun']:.0f}%" if key != 'floor' else '–')
+      rows.append((label, cells))
+  protocol = PUBLISHED_PROTOCOL[dataset]
+  for name, values in PUBLISHED[dataset].items():
+    cells = {f'{m}_{protocol}': f'{v:g}' for m, v in zip(GRAPH_METRICS, values)}
+    if len(values) > 3:
+      cells['vun'] = f'{values[3]:g}%'
+    rows.append((f'{name} (published)', cells))
+  return rows
+
+
+def _graph_table(dataset, extra=()):
+  columns = [f'{m}_{p}' for p in ('tv', 'emd') for m in GRAPH_METRICS] + [c for c, _ in extra]
+  header = ([f'{m} {p.upper()}' for p in ('tv', 'emd') for m in GRAPH_METRICS]
+            + [title for _, title in extra])
+  return _rows(['generator'] + header, [[label] + [cells.get(c, '–') for c in columns]
+                                        for label, cells in _graph_rows(dataset)])
 
 
 def graphs_community_small():
   """Community-small MMDs (experiments/graphs.py; the GANs' EMA G, 5 draws of 20 graphs)."""
-  report = _load('graphs_community_small.json')
-  rows = [['train vs test (the floor)', report['floor']]]
-  rows += [[name, method['metrics']] for name, method in report['methods'].items()]
-  return _rows(['generator'] + [f'{m} {p}' for p in ('TV', 'EMD') for m in GRAPH_METRICS],
-               [[name] + [f"{r[f'{m}_{p}']:.4f}" for p in ('tv', 'emd') for m in GRAPH_METRICS]
-                for name, r in rows])
+  return _graph_table('community_small')
+
+
+def graphs_planar():
+  """Planar MMDs and validity (experiments/graphs.py; the GANs' EMA G, 5 draws of 40 graphs)."""
+  return _graph_table('planar', [('connected', 'connected'),
+                                 ('valid', 'connected and planar'), ('vun', 'V.U.N.')])
+
+
+def graphs_summary():
+  """Both graph datasets in one table (README): a row per dataset and protocol, a column per
+  generator (* published), degree / clustering / orbit in each cell, planar V.U.N. in brackets."""
+  rows, labels = [], None
+  for dataset in ('community_small', 'planar'):
+    measured = _graph_rows(dataset)
+    labels = labels or [SHORT.get(label, label.replace(' (published)', '*'))
+                        for label, _ in measured]
+    minutes = _load(f'graphs_{dataset}.json')['total_seconds'] / 60
+    for protocol in ('tv', 'emd'):
+      row = [f"{dataset.replace('_', '-')} {protocol.upper()}"
+             + (f' ({minutes:.1f} min)' if protocol == 'tv' else '')]
+      for _, cells in measured:
+        triple = [cells.get(f'{m}_{protocol}') for m in GRAPH_METRICS]
+        cell = ' / '.join(triple) if all(triple) else '–'
+        if protocol == 'tv' and cells.get('vun', '–') != '–':
+          cell += f" ({cells['vun']})"
+        row.append(cell)
+      rows.append(row)
+  return _rows(['MMD² degree / clustering / orbit (V.U.N.)'] + labels, rows)
 
 
 def render(text):
