@@ -139,6 +139,19 @@ def sequences():
                 for name, r in rows])
 
 
+def sequences_decoded():
+  """A few samples of each model (token ids: the oracle has no words), first 12 tokens of 20."""
+  report = _load('sequences.json')
+  sweep = {p['temperature']: p for p in report['temperature_sweep']}
+  models = [('oracle (training data)', report['floor']), ('untrained G', report['random']),
+            ('MLE', report['mle']), ('MLE at T = 0.5', sweep.get(0.5)),
+            ('REINFORCE, last step', report.get('seqgan')),
+            ('Gumbel-softmax, last step', report.get('relgan'))]
+  return _rows(['model', 'sample 1', 'sample 2'],
+               [[name] + [' '.join(map(str, seq[:12])) + ' ...' for seq in r['decoded'][:2]]
+                for name, r in models if r is not None])
+
+
 # Quoted, not measured: SeqGAN (Yu et al. 2017) Table 2 on its oracle; RelGAN (Nie et al. 2019)
 # on Texygen's oracle. The floor is this project's LSTM scoring SeqGAN's oracle's own samples.
 SEQUENCES_PUBLISHED = {'floor': '5.756', 'random': '10.310', 'mle': '9.038',
@@ -166,6 +179,61 @@ def sequences_summary():
                [[label, f"{r['nll_oracle']:.3f}", f"{r['nll_test']:.3f}",
                  SEQUENCES_PUBLISHED.get(key, '') if key else '']
                 for label, r, key in rows])
+
+
+CONDITIONAL_DATASETS = (('mnist', 'MNIST'), ('fashion_mnist', 'Fashion-MNIST'))
+
+
+def _conditional_runs():
+  """(dataset label, runs) of every conditional_<dataset>.json (experiments/conditional.py)."""
+  for name, label in CONDITIONAL_DATASETS:
+    if os.path.exists(os.path.join(RESULTS, f'conditional_{name}.json')):
+      yield label, _load(f'conditional_{name}.json')['runs']
+
+
+def _ema_raw(run, key, fmt):
+  return ' / '.join(fmt(run['eval'][g][key]) for g in ('ema', 'raw'))
+
+
+def conditional_labels():
+  """Label to image (experiments/conditional.py): each D beside the unconditional run."""
+  rows = []
+  percent = lambda v: f'{100 * v:.1f}%'
+  for dataset, runs in _conditional_runs():
+    for run, label in (('unconditional', 'unconditional DCGAN'), ('concat', 'concat (cGAN)'),
+                       ('projection', 'projection'), ('acgan', 'AC-GAN')):
+      if run not in runs:
+        continue
+      r = runs[run]
+      labelled = run != 'unconditional'
+      rows.append([dataset, label, r['steps'],
+                   _ema_raw(r, 'label_accuracy', percent) if labelled else '',
+                   _ema_raw(r, 'fid', lambda v: f'{v:.1f}'),
+                   _ema_raw(r, 'intra_fid', lambda v: f'{v:.1f}') if labelled else '',
+                   f"{r['wall_seconds'] / 60:.1f} min"])
+    ceiling = next(iter(runs.values()))['eval']['ema'].get('real_label_accuracy')
+    if ceiling is not None:
+      rows.append([dataset, 'real test images (the ceiling)', '', percent(ceiling), '', '', ''])
+  return _rows(['dataset', 'G / D', 'steps', 'label accuracy (EMA / raw G)', 'FID (EMA / raw)',
+                'intra-FID (EMA / raw)', 'wall time'], rows)
+
+
+def conditional_completion():
+  """Completion of the lower half (experiments/conditional.py): L1 alone against L1 + GAN."""
+  rows = []
+  for dataset, runs in _conditional_runs():
+    for run, label in (('l1', 'L1 alone'), ('l1_gan', 'L1 + conditional GAN (pix2pix)')):
+      if run not in runs:
+        continue
+      r = runs[run]
+      rows.append([dataset, label, r['steps'], _ema_raw(r, 'l1', lambda v: f'{v:.3f}'),
+                   _ema_raw(r, 'fid', lambda v: f'{v:.1f}'),
+                   _ema_raw(r, 'label_accuracy', lambda v: f'{100 * v:.1f}%'),
+                   _ema_raw(r, 'diversity', lambda v: f'{v:.3f}'),
+                   f"{r['wall_seconds'] / 60:.1f} min"])
+  return _rows(['dataset', 'G trained by', 'steps', 'L1 on the hidden half (EMA / raw)',
+                'FID (EMA / raw)', 'label accuracy (EMA / raw)', 'diversity over z (EMA / raw)',
+                'wall time'], rows)
 
 
 GRAPH_METRICS = ('degree', 'clustering', 'orbit')
