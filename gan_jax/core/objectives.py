@@ -15,6 +15,7 @@ from typing import Callable, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from gan_jax.keys import draw_global, global_mean
 
@@ -136,6 +137,17 @@ PENALTIES = {
     'dragan': dragan_penalty,
     'r1': r1_penalty,
 }
+
+
+def class_loss(class_logits, labels):
+  """Cross-entropy of class logits against integer labels, averaged: AC-GAN's classification
+  term (Odena et al. 2017), added to both players' losses by gan_jax.core.steps."""
+  return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_logits, labels))
+
+
+def l1_loss(fake, target):
+  """mean |fake - target| over every value: the pixel loss of image-to-image GANs (pix2pix)."""
+  return jnp.mean(jnp.abs(fake - target))
 
 
 class Objective(NamedTuple):

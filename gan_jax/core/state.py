@@ -39,6 +39,11 @@ class GAN:
   num_rollouts: int = 16             # Monte Carlo completions per prefix ('score_function')
   reward_baseline: str = 'none'      # 'score_function': 'none' (SeqGAN) or 'leave_one_out'
   preprocess: Callable = _identity   # real batches -> the models' range, on the device
+  # Conditional GANs (steps.split_batch): batch dict -> the condition of G and D; None: none.
+  condition: Optional[Callable] = None
+  adversarial_weight: float = 1.0    # G's weight on the objective's loss (0: L1 alone)
+  class_weight: float = 1.0          # AC-GAN's classification terms, when D returns class logits
+  l1_weight: float = 0.0             # G's weight on mean |G(c, z) - x| (pix2pix's lambda)
   axis_name: Optional[str] = None    # set by gan_jax.run.parallel; None on one device
 
 
@@ -63,15 +68,24 @@ def _split_variables(variables):
   return params, variables
 
 
-def create_state(gan: GAN, key: jax.Array, example: jax.Array) -> GANState:
+def create_state(gan: GAN, key: jax.Array, example) -> GANState:
   """Initialises both players from one example of real data (used for its shape, and its dtype
-  where it holds signed integers: token ids)."""
+  where it holds signed integers: token ids); for a conditional GAN, one example of its batch
+  dict (data under 'x', labels under 'y')."""
   g_key, d_key = jax.random.split(jax.random.fold_in(key, keys.INIT))
   z = jnp.zeros((2, gan.z_dim), jnp.float32)
-  g_params, g_collections = _split_variables(gan.generator.init(g_key, z, train=False))
-  signed = jnp.issubdtype(jnp.asarray(example).dtype, jnp.signedinteger)
-  x = jnp.zeros((2,) + tuple(example.shape), jnp.int32 if signed else jnp.float32)
-  d_params, d_collections = _split_variables(gan.discriminator.init(d_key, x, train=False))
+  if gan.condition is None:
+    signed = jnp.issubdtype(jnp.asarray(example).dtype, jnp.signedinteger)
+    x = jnp.zeros((2,) + tuple(example.shape), jnp.int32 if signed else jnp.float32)
+    g_inputs, d_inputs = (z,), (x,)
+  else:
+    batch = jax.tree.map(lambda e: jnp.zeros((2,) + jnp.shape(e), jnp.asarray(e).dtype), example)
+    batch = jax.tree.map(gan.preprocess, batch)
+    condition = gan.condition(batch)
+    g_inputs, d_inputs = (z, condition), (batch['x'], condition)
+  g_params, g_collections = _split_variables(gan.generator.init(g_key, *g_inputs, train=False))
+  d_params, d_collections = _split_variables(gan.discriminator.init(d_key, *d_inputs,
+                                                                    train=False))
   return GANState(
       step=jnp.zeros((), jnp.int32),
       rng=jax.random.fold_in(key, keys.RUN),

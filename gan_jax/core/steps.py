@@ -4,7 +4,9 @@ Each is a function of (state, batch, key) returning (state, metrics), importable
 and compiled by the caller (`make_train_step`, or `gan_jax.run.parallel` for several devices).
 Keys are derived by `fold_in` (the table is in gan_jax.keys), so a run resumes exactly.
 Nothing here knows what the data is: vectors, images, token sequences and graphs all pass as
-arrays whose leading axis is the batch.
+arrays whose leading axis is the batch. A conditional GAN's batch is a dict holding the data
+under 'x' beside what its condition is made of (labels under 'y'); `gan.condition` makes the
+condition, G generates for the batch's conditions, and D scores (x, condition).
 """
 
 import functools
@@ -15,12 +17,51 @@ import jax.numpy as jnp
 import optax
 
 from gan_jax import keys
+from gan_jax.core import objectives
 from gan_jax.core.objectives import PENALTIES
 from gan_jax.core.state import GAN, GANState, ema_decay_at, update_ema
 
 
 def _pmean(tree, axis_name):
   return tree if axis_name is None else jax.lax.pmean(tree, axis_name)
+
+
+def split_batch(gan: GAN, batch):
+  """(data, condition) of a real batch: an unconditional GAN's batch is the data, condition None;
+  a conditional GAN's is a dict with the data under 'x', its condition `gan.condition(batch)`."""
+  if gan.condition is None:
+    return batch, None
+  return batch['x'], gan.condition(batch)
+
+
+def _inputs(x, condition):
+  """A model's positional inputs: x alone, or x and its condition."""
+  return (x,) if condition is None else (x, condition)
+
+
+def split_d_output(output):
+  """(logits, class logits or None): D returns its logits, or, as AC-GAN's D, both."""
+  return output if isinstance(output, tuple) else (output, None)
+
+
+# What a conditional GAN adds to the objective's losses, in one place.
+def conditional_d_loss(gan: GAN, real_classes, fake_classes, condition):
+  """AC-GAN (Odena et al. 2017): D also classifies real and generated examples by their labels
+  (the generated ones by the labels they were drawn for), weighted by `gan.class_weight`."""
+  return gan.class_weight * (objectives.class_loss(real_classes, condition)
+                             + objectives.class_loss(fake_classes, condition))
+
+
+def conditional_g_loss(gan: GAN, adversarial, fake, fake_classes, samples):
+  """G's loss of a conditional GAN: `adversarial_weight` times the objective's, plus AC-GAN's
+  classification of G's samples by their labels (`class_weight`), plus pix2pix's
+  `l1_weight * mean |G(c, z) - x|` to the real data of the same condition (0: none)."""
+  loss = adversarial if gan.adversarial_weight == 1.0 else gan.adversarial_weight * adversarial
+  if fake_classes is not None:
+    loss = loss + gan.class_weight * objectives.class_loss(fake_classes, samples.condition)
+  if gan.l1_weight:
+    loss = loss + gan.l1_weight * objectives.l1_loss(fake, samples.target)
+  return loss
 
 
 def sample_z(gan: GAN, key: jax.Array) -> jax.Array:
@@ -30,15 +71,16 @@ def sample_z(gan: GAN, key: jax.Array) -> jax.Array:
 
 
 def generate(gan: GAN, state: GANState, z: jax.Array, use_ema: bool = True,
-             key: Optional[jax.Array] = None) -> jax.Array:
+             key: Optional[jax.Array] = None, condition=None) -> jax.Array:
   """G(z) for evaluation: the EMA params with the EMA of G's collections (BatchNorm statistics),
-  or the raw params with the raw collections. `key` feeds generators that sample (tokens)."""
+  or the raw params with the raw collections. `key` feeds generators that sample (tokens);
+  `condition` (one per z) those of a conditional GAN."""
   if use_ema:
     variables = {'params': state.ema_params, **state.ema_collections}
   else:
     variables = {'params': state.g_params, **state.g_collections}
   rngs = None if key is None else {'sample': key}
-  return gan.generator.apply(variables, z, train=False, rngs=rngs)
+  return gan.generator.apply(variables, *_inputs(z, condition), train=False, rngs=rngs)
 
 
 class Samples(NamedTuple):
@@ -46,31 +88,40 @@ class Samples(NamedTuple):
   x: jax.Array
   pullback: Optional[Callable[[jax.Array], Any]]   # d loss / d x -> d loss / d G's params
   collections: Any                                # G's collections after the pass
+  condition: Any = None                           # what they were generated for (conditional)
+  target: Any = None                              # the real data of those conditions
 
 
-def generate_for_training(gan: GAN, state: GANState, key: jax.Array) -> Samples:
-  """G(z) in training mode, z (and any sampling noise) drawn from `key`.
+def generate_for_training(gan: GAN, state: GANState, key: jax.Array, real=None) -> Samples:
+  """G(z) in training mode, z (and any sampling noise) drawn from `key`; for a conditional GAN,
+  one sample for each condition of the real batch `real`.
 
   For a pathwise G gradient it also returns the pullback from the samples to G's params, so a
   G step can reuse these samples (`g_samples='reuse'`) without running G forward again.
   """
   z = sample_z(gan, keys.fold(key, keys.Z))
+  target, condition = (None, None)
+  if gan.condition is not None:
+    if real is None:
+      raise ValueError('a conditional GAN generates for the conditions of a real batch: pass it')
+    target, condition = split_batch(gan, real)
 
   def forward(g_params):
-    return gan.generator.apply({'params': g_params, **state.g_collections}, z, train=True,
+    return gan.generator.apply({'params': g_params, **state.g_collections},
+                               *_inputs(z, condition), train=True,
                                mutable=list(state.g_collections),
                                rngs={'sample': keys.fold(key, keys.SAMPLE)})
 
   if gan.g_estimator != 'pathwise':
     x, collections = forward(state.g_params)
-    return Samples(x, None, collections)
+    return Samples(x, None, collections, condition, target)
   x, pullback, collections = jax.vjp(forward, state.g_params, has_aux=True)
-  return Samples(x, lambda dx: pullback(dx)[0], collections)
+  return Samples(x, lambda dx: pullback(dx)[0], collections, condition, target)
 
 
-def _discriminate(gan, d_variables, x, collection_names, key):
-  """D(x) in training mode; returns the logits and D's updated collections."""
-  logits, updated = gan.discriminator.apply(d_variables, x, train=True,
+def _discriminate(gan, d_variables, x, collection_names, key, condition=None):
+  """D(x) (or D(x, condition)) in training mode; returns D's output and updated collections."""
+  logits, updated = gan.discriminator.apply(d_variables, *_inputs(x, condition), train=True,
                                             mutable=list(collection_names),
                                             rngs={'dropout': keys.fold(key, keys.DROPOUT)})
   return logits, {**d_variables, **updated}
@@ -85,7 +136,8 @@ def d_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
   saves drawing them again.
   """
   if samples is None:
-    samples = generate_for_training(gan, state, key)
+    samples = generate_for_training(gan, state, key, real)
+  real, condition = split_batch(gan, real)
   fake = jax.lax.stop_gradient(samples.x)
   objective = gan.objective
   penalty_fn = PENALTIES[objective.penalty]
@@ -94,22 +146,31 @@ def d_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
   def loss_fn(d_params):
     variables = {'params': d_params, **state.d_collections}
     if gan.joint_d_call:
-      logits, variables = _discriminate(gan, variables, jnp.concatenate([real, fake]), names, key)
-      real_logits, fake_logits = jnp.split(logits, 2)
+      both = None if condition is None else jnp.concatenate([condition, condition])
+      output, variables = _discriminate(gan, variables, jnp.concatenate([real, fake]), names,
+                                        key, both)
+      real_out, fake_out = (jax.tree.map(lambda a: jnp.split(a, 2)[i], output) for i in (0, 1))
     else:
-      real_logits, variables = _discriminate(gan, variables, real, names, key)
-      fake_logits, variables = _discriminate(gan, variables, fake, names, keys.fold(key, 1))
+      real_out, variables = _discriminate(gan, variables, real, names, key, condition)
+      fake_out, variables = _discriminate(gan, variables, fake, names, keys.fold(key, 1),
+                                          condition)
+    (real_logits, real_classes), (fake_logits, fake_classes) = map(split_d_output,
+                                                                    (real_out, fake_out))
     d_loss = objective.d_loss(real_logits, fake_logits, gan.axis_name)
     penalty = jnp.zeros(())
     if penalty_fn is not None:
       frozen = {**variables, 'params': d_params}
-      d_fn = lambda x: _discriminate(gan, frozen, x, names, key)[0]
+      d_fn = lambda x: split_d_output(_discriminate(gan, frozen, x, names, key, condition)[0])[0]
       penalty = penalty_fn(d_fn, real, fake, keys.fold(key, keys.PENALTY), gan.axis_name)
     total = d_loss + objective.penalty_weight * penalty
+    extra = {}
+    if real_classes is not None:
+      extra['d_class'] = conditional_d_loss(gan, real_classes, fake_classes, condition)
+      total = total + extra['d_class']
     variables.pop('params')
-    return total, (variables, d_loss, penalty, real_logits, fake_logits)
+    return total, (variables, d_loss, penalty, real_logits, fake_logits, extra)
 
-  grads, (collections, d_loss, penalty, real_logits, fake_logits) = jax.grad(
+  grads, (collections, d_loss, penalty, real_logits, fake_logits, extra) = jax.grad(
       loss_fn, has_aux=True)(state.d_params)
   grads, collections = _pmean((grads, collections), gan.axis_name)
   updates, d_opt_state = gan.d_optimizer.update(grads, state.d_opt_state, state.d_params)
@@ -123,6 +184,7 @@ def d_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
       'd_real': jnp.mean(real_logits),
       'd_fake': jnp.mean(fake_logits),
       'd_grad_norm': optax.global_norm(grads),
+      **extra,
   }, gan.axis_name)
   state = state.replace(d_params=d_params, d_collections=collections, d_opt_state=d_opt_state)
   return state, metrics
@@ -130,11 +192,14 @@ def d_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
 
 def pathwise_grads(gan, state, samples, d_fn, real_logits, key):
   """G's gradient through the samples: d loss / d x, pulled back to G's params (images,
-  points, relaxed one-hot sequences and graphs)."""
+  points, relaxed one-hot sequences and graphs), with a conditional GAN's terms."""
   del state, key
   def loss_fn(fake):
-    fake_logits = d_fn(fake)
-    return gan.objective.g_loss(real_logits, fake_logits, gan.axis_name), fake_logits
+    fake_logits, fake_classes = split_d_output(d_fn(fake))
+    loss = gan.objective.g_loss(real_logits, fake_logits, gan.axis_name)
+    if samples.condition is not None:
+      loss = conditional_g_loss(gan, loss, fake, fake_classes, samples)
+    return loss, fake_logits
   fake_grads, fake_logits = jax.grad(loss_fn, has_aux=True)(samples.x)
   return samples.pullback(fake_grads), fake_logits
 
@@ -194,13 +259,14 @@ def g_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
   neither D's params nor its batch or spectral statistics change. `real` is scored only by
   objectives whose G loss uses it (relativistic losses). `samples` may come from
   `generate_for_training` before the D update (G's params have not changed since), else they
-  are drawn from `key`.
+  are drawn from `key`. A conditional GAN's D scores each sample with its condition.
   """
   if samples is None:
-    samples = generate_for_training(gan, state, key)
+    samples = generate_for_training(gan, state, key, real)
+  real, condition = split_batch(gan, real)
   d_variables = jax.lax.stop_gradient({'params': state.d_params, **state.d_collections})
-  d_fn = lambda x: _discriminate(gan, d_variables, x, state.d_collections, key)[0]
-  real_logits = d_fn(real) if gan.objective.g_uses_real else None
+  d_fn = lambda x: _discriminate(gan, d_variables, x, state.d_collections, key, condition)[0]
+  real_logits = split_d_output(d_fn(real))[0] if gan.objective.g_uses_real else None
   grads, fake_logits = ESTIMATORS[gan.g_estimator](gan, state, samples, d_fn, real_logits, key)
   grads, collections = _pmean((grads, samples.collections), gan.axis_name)
   updates, g_opt_state = gan.g_optimizer.update(grads, state.g_opt_state, state.g_params)
@@ -210,6 +276,7 @@ def g_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
       'g_loss': gan.objective.g_loss(real_logits, fake_logits, gan.axis_name),
       'g_d_fake': jnp.mean(fake_logits),
       'g_grad_norm': optax.global_norm(grads),
+      **({'g_l1': objectives.l1_loss(samples.x, samples.target)} if gan.l1_weight else {}),
   }, gan.axis_name)
   state = state.replace(step=state.step + 1, g_params=g_params, g_collections=collections,
                         g_opt_state=g_opt_state,
@@ -224,7 +291,8 @@ def train_step(state: GANState, batches: jax.Array, *, gan: GAN):
   Args:
     state: the players' state.
     batches: real data of shape (n_critic, batch_size, ...), in the form `gan.preprocess` takes
-      (uint8 images are scaled to [-1, 1] on the device: a quarter of the bytes to transfer).
+      (uint8 images are scaled to [-1, 1] on the device: a quarter of the bytes to transfer);
+      for a conditional GAN a dict of such arrays (data under 'x', labels under 'y').
     gan: the static description of the GAN.
 
   Returns:
@@ -235,7 +303,7 @@ def train_step(state: GANState, batches: jax.Array, *, gan: GAN):
   DCGAN example does, so G runs forward once per iteration.
   """
   key = jax.random.fold_in(state.rng, state.step)
-  batches = gan.preprocess(batches)
+  batches = jax.tree.map(gan.preprocess, batches)
 
   # A Python loop, not lax.scan: XLA's CPU backend ran this step 13x slower as a scan
   # (750 ms against 56 ms for DCGAN-28 at batch 64, even with unroll=True).
@@ -243,12 +311,14 @@ def train_step(state: GANState, batches: jax.Array, *, gan: GAN):
   d_metrics, samples = [], None
   for i in range(gan.n_critic):
     d_key = jax.random.fold_in(key, i)
-    samples = generate_for_training(gan, state, d_key) if reuse else None
-    state, metrics = d_step(state, batches[i], d_key, gan=gan, samples=samples)
+    batch = jax.tree.map(lambda b: b[i], batches)
+    samples = generate_for_training(gan, state, d_key, batch) if reuse else None
+    state, metrics = d_step(state, batch, d_key, gan=gan, samples=samples)
     d_metrics.append(metrics)
   d_metrics = jax.tree.map(lambda *values: jnp.mean(jnp.stack(values)), *d_metrics)
   g_key = d_key if reuse else jax.random.fold_in(key, gan.n_critic)
-  state, g_metrics = g_step(state, batches[-1], g_key, gan=gan, samples=samples)
+  state, g_metrics = g_step(state, jax.tree.map(lambda b: b[-1], batches), g_key, gan=gan,
+                            samples=samples)
   return state, {**d_metrics, **g_metrics}
 
 

@@ -12,6 +12,7 @@ from gan_jax.data import images as image_data
 from gan_jax.data import sequences
 from gan_jax.data.images import to_model_range  # noqa: F401  (re-exported)
 from gan_jax.data.vectors import TOY_DATASETS, Mixture, sample
+from gan_jax.errors import ConfigError
 
 
 class Data(NamedTuple):
@@ -20,16 +21,29 @@ class Data(NamedTuple):
   mixture: Optional[Mixture]   # the true distribution for toy data, else None
   test_images: Optional[np.ndarray] = None
   example_dtype: Any = np.float32   # int32 for token sequences
+  labeled: bool = False             # batches are dicts {'x': images, 'y': labels}
+  grid_batch: Optional[dict] = None  # labeled: 8 training examples of each class, by class
 
 
-def example_of(data: Data) -> np.ndarray:
-  """A zero example of the data's shape and dtype (what models are initialised from)."""
-  return np.zeros(data.example_shape, data.example_dtype)
+def example_of(data: Data):
+  """A zero example of the data's shape and dtype (what models are initialised from); with
+  labels, a zero example of the batch dict."""
+  example = np.zeros(data.example_shape, data.example_dtype)
+  return {'x': example, 'y': np.zeros((), np.int32)} if data.labeled else example
+
+
+def _grid_batch(images, labels, per_class: int = 8) -> dict:
+  """The first `per_class` examples of each class, class by class (rows of a sample grid)."""
+  indices = np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)])
+  return {'x': images[indices], 'y': labels[indices].astype(np.int32)}
 
 
 def make_data(data_config, batch_size: int, n_critic: int, seed: int,
-              process_index: int = 0, process_count: int = 1) -> Data:
-  """The configured dataset; batch_size is the global batch size."""
+              process_index: int = 0, process_count: int = 1, labels: bool = False) -> Data:
+  """The configured dataset; batch_size is the global batch size. With `labels` (TFDS image
+  datasets), each batch is a dict {'x': images, 'y': labels} of arrays (n_critic, batch, ...)."""
+  if labels:
+    return _labeled_data(data_config, batch_size, n_critic, seed, process_index, process_count)
   local_batch = batch_size // process_count
   if data_config.name in TOY_DATASETS:
     mixture = TOY_DATASETS[data_config.name]
@@ -58,6 +72,27 @@ def make_data(data_config, batch_size: int, n_critic: int, seed: int,
     return np.stack([source.batch(step * n_critic + i) for i in range(n_critic)])
 
   return Data(images.shape[1:], image_batches, None)
+
+
+def _labeled_data(data_config, batch_size, n_critic, seed, process_index, process_count) -> Data:
+  if data_config.name in TOY_DATASETS or data_config.name == sequences.ORACLE_DATASET:
+    raise ConfigError(f'data {data_config.name!r} has no labels; a conditional model needs a '
+                      'labelled TFDS image dataset (mnist, fashion_mnist)')
+  if data_config.image_size is not None:
+    raise ConfigError('data.image_size is not supported with labels; leave it unset')
+  images, label_array = image_data.load_labeled_split(data_config.name, data_config.split,
+                                                      data_config.data_dir, data_config.download)
+  if label_array is None:
+    raise ConfigError(f'TFDS {data_config.name!r} has no labels; a conditional model needs them')
+  source = image_data.ImageBatches(images, batch_size, seed, process_index, process_count,
+                                   labels=label_array)
+
+  def labeled_batches(step):
+    parts = [source.batch(step * n_critic + i) for i in range(n_critic)]
+    return {key: np.stack([part[key] for part in parts]) for key in ('x', 'y')}
+
+  return Data(images.shape[1:], labeled_batches, None, labeled=True,
+              grid_batch=_grid_batch(images, label_array))
 
 
 def prefetch(batches: Callable, first_step: int, last_step: int, depth: int = 2):

@@ -87,14 +87,17 @@ def center_crop_resize(images: np.ndarray, size: int) -> np.ndarray:
 
 
 class ImageBatches:
-  """Fixed-shape batches of a uint8 image array as a pure function of the step."""
+  """Fixed-shape batches of a uint8 image array as a pure function of the step; with `labels`,
+  dicts {'x': images, 'y': their labels (int32)}, the labels in the images' order."""
 
   def __init__(self, images: np.ndarray, batch_size: int, seed: int,
-               process_index: int = 0, process_count: int = 1):
+               process_index: int = 0, process_count: int = 1,
+               labels: Optional[np.ndarray] = None):
     if len(images) < batch_size:
       raise ConfigError(f'the dataset has {len(images)} images, fewer than one batch '
                         f'({batch_size}); lower --config.batch_size')
     self.images = images
+    self.labels = None if labels is None else np.asarray(labels, np.int32)
     self.batch_size = batch_size
     self.seed = seed
     self.local_size = batch_size // process_count
@@ -108,9 +111,16 @@ class ImageBatches:
       self._order = np.random.default_rng([self.seed, epoch]).permutation(len(self.images))
     return self._order
 
-  def batch(self, index: int) -> np.ndarray:
-    """This host's part of global batch `index` (epochs drop their last partial batch)."""
+  def indices(self, index: int) -> np.ndarray:
+    """Which examples make this host's part of global batch `index` (epochs drop their last
+    partial batch)."""
     epoch, position = divmod(index, self.batches_per_epoch)
     start = position * self.batch_size + self.local_start
-    indices = np.sort(self._permutation(epoch)[start:start + self.local_size])
-    return self.images[indices]
+    return np.sort(self._permutation(epoch)[start:start + self.local_size])
+
+  def batch(self, index: int):
+    """This host's part of global batch `index`: images, or images with their labels."""
+    indices = self.indices(index)
+    if self.labels is None:
+      return self.images[indices]
+    return {'x': self.images[indices], 'y': self.labels[indices]}

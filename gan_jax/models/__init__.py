@@ -2,6 +2,7 @@
 
 import jax.numpy as jnp
 
+from gan_jax.models.conditional import build_conditional
 from gan_jax.models.dcgan import RESAMPLE, DCGANDiscriminator, DCGANGenerator
 from gan_jax.models.layers import DownConv2x, UpConv2x
 from gan_jax.models.vectors import MLPDiscriminator, MLPGenerator
@@ -15,7 +16,9 @@ def build_models(model_config, data_shape):
   """Returns (generator, discriminator) modules for data of `data_shape` (one example).
 
   model_config fields: name ('mlp' | 'dcgan' | 'resnet'), g_features, d_features (widths),
-  mlp_depth, spectral_norm, d_batch_norm, compute_dtype ('float32' | 'bfloat16'), resample (dcgan).
+  mlp_depth, spectral_norm, d_batch_norm, compute_dtype ('float32' | 'bfloat16'), resample (dcgan),
+  conditional ('none', or a conditional pair: gan_jax.models.conditional), g_conditioning,
+  num_classes.
   """
   name = model_config.name
   if model_config.compute_dtype not in _DTYPES:
@@ -41,6 +44,8 @@ def build_models(model_config, data_shape):
   if len(data_shape) != 3:
     raise ValueError(f"model {name!r} needs images (H, W, C), got examples of shape {data_shape}; "
                      "use model.name='mlp' for vectors")
+  if model_config.get('conditional', 'none') != 'none':
+    return build_conditional(model_config, data_shape)
   if name == 'dcgan':
     if model_config.resample not in RESAMPLE:
       raise ValueError(f'unknown model.resample {model_config.resample!r}; '

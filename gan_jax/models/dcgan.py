@@ -74,6 +74,21 @@ class DCGANGenerator(nn.Module):
     return jnp.tanh(h).astype(jnp.float32)
 
 
+def discriminator_trunk(module, h, train: bool):
+  """DCGAN's D up to its head: strided convs (BatchNorm after the first, leaky ReLU 0.2), built
+  inside `module`'s compact call from its fields (base_features, batch_norm, spectral_norm,
+  axis_name, dtype, resample); the conditional D's share it."""
+  _, levels = _start_and_levels(h.shape[1])
+  for level in range(levels):
+    conv = _resampling_layer('down', module.base_features * 2 ** level, module.resample,
+                             module.dtype, f'down{level}')
+    h = maybe_spectral_norm(conv, module.spectral_norm, train)(h)
+    if level > 0 and module.batch_norm:
+      h = _batch_norm(train, module.axis_name, module.dtype)(h)
+    h = nn.leaky_relu(h, 0.2)
+  return h
+
+
 class DCGANDiscriminator(nn.Module):
   """Image -> one logit per example (the PyTorch example's Sigmoid is left to the loss)."""
   base_features: int = 64
@@ -85,15 +100,7 @@ class DCGANDiscriminator(nn.Module):
 
   @nn.compact
   def __call__(self, x, train: bool = True):
-    start, levels = _start_and_levels(x.shape[1])
-    h = x.astype(self.dtype or x.dtype)
-    for level in range(levels):
-      conv = _resampling_layer('down', self.base_features * 2 ** level, self.resample,
-                               self.dtype, f'down{level}')
-      h = maybe_spectral_norm(conv, self.spectral_norm, train)(h)
-      if level > 0 and self.batch_norm:
-        h = _batch_norm(train, self.axis_name, self.dtype)(h)
-      h = nn.leaky_relu(h, 0.2)
+    h = discriminator_trunk(self, x.astype(self.dtype or x.dtype), train)
     # Conv(k=start, VALID) of a start x start map, as the contraction it is (same kernel): its
     # gradients become an outer product and a matrix-vector product, where XLA:CPU ran the
     # convolution's input gradient as a padded convolution (README, Performance).

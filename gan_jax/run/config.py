@@ -7,6 +7,7 @@ from gan_jax.core import objectives
 from gan_jax.errors import ConfigError
 from gan_jax.data.images import to_model_range
 from gan_jax.models import build_models
+from gan_jax.models import conditional as conditional_models
 from gan_jax.core.state import GAN
 
 
@@ -43,12 +44,21 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.max_temperature = 100.0        # lstm gumbel: RelGAN's beta_max, reached after
   c.model.temperature_steps = 5000       #   this many G steps (beta_n = beta_max ** (n / N))
   c.model.init_generator = ''            # a msgpack of G's params to start from (MLE pre-training)
+  # Conditional generation (dcgan, labelled TFDS images): 'none'; label to image with D 'concat'
+  # (cGAN), 'projection' (Miyato & Koyama) or 'acgan'; or 'completion' (the lower half given
+  # the upper, pix2pix's pair). See gan_jax/models/conditional.py.
+  c.model.conditional = 'none'
+  c.model.g_conditioning = 'batch_norm'  # label to image: class-wise BatchNorm, or 'embedding'
+  c.model.num_classes = 10
 
   c.loss = ml_collections.ConfigDict()
   c.loss.name = 'non_saturating'
   c.loss.penalty = ml_collections.config_dict.placeholder(str)      # None: the loss's default
   c.loss.penalty_weight = ml_collections.config_dict.placeholder(float)
   c.loss.weight_clip = ml_collections.config_dict.placeholder(float)
+  c.loss.adversarial_weight = 1.0   # G's weight on the adversarial loss (completion: 0 = L1 alone)
+  c.loss.class_weight = 1.0         # acgan: weight of the classification terms
+  c.loss.l1_weight = 100.0          # completion: G's weight on mean |G(c, z) - x| (pix2pix)
 
   c.optim = ml_collections.ConfigDict()
   c.optim.lr = 1e-4              # G's learning rate (and D's unless d_lr is set)
@@ -123,9 +133,47 @@ def validate(config) -> None:
           f'got {config.model.reward_baseline!r}')
   require(config.model.num_rollouts >= 1,
           f'model.num_rollouts must be >= 1, got {config.model.num_rollouts}')
+  _validate_conditional(config, require)
   require(not (chosen.needs_independent_examples and _has_batch_norm(config.model)),
           f'penalty {chosen.penalty!r} differentiates D per example, which BatchNorm couples; '
           'set --config.model.d_batch_norm=False')
+
+
+CONDITIONAL = ('none', *conditional_models.LABEL_DISCRIMINATORS, 'completion')
+
+
+def condition_kind(config) -> str:
+  """'none', 'label' (label to image) or 'completion'."""
+  kind = config.model.conditional
+  return kind if kind in ('none', 'completion') else 'label'
+
+
+def _validate_conditional(config, require) -> None:
+  model, loss = config.model, config.loss
+  require(model.conditional in CONDITIONAL,
+          f'unknown model.conditional {model.conditional!r}; choose one of {list(CONDITIONAL)}')
+  require(model.g_conditioning in conditional_models.G_CONDITIONING,
+          f'unknown model.g_conditioning {model.g_conditioning!r}; choose one of '
+          f'{list(conditional_models.G_CONDITIONING)}')
+  require(model.num_classes >= 2, f'model.num_classes must be at least 2, got {model.num_classes}')
+  for name in ('adversarial_weight', 'class_weight', 'l1_weight'):
+    require(loss[name] >= 0, f'loss.{name} must be >= 0, got {loss[name]}')
+  if model.conditional == 'none':
+    require(loss.adversarial_weight == 1.0, 'loss.adversarial_weight applies to conditional models '
+            f'(model.conditional); leave it at 1.0, got {loss.adversarial_weight}')
+    return
+  require(model.name == 'dcgan', f'model.conditional={model.conditional!r} uses DCGAN layers; '
+          f"set model.name='dcgan' (got {model.name!r})")
+  require(config.data.image_size is None,
+          'data.image_size is not supported with model.conditional; leave it unset')
+  require(model.resample in ('space_to_depth', 'lax'),
+          f"unknown model.resample {model.resample!r}; choose 'space_to_depth' or 'lax'")
+  if model.conditional == 'completion':
+    require(loss.adversarial_weight > 0 or loss.l1_weight > 0,
+            'completion needs loss.adversarial_weight or loss.l1_weight above 0')
+  else:
+    require(loss.adversarial_weight > 0, 'label-to-image GANs need loss.adversarial_weight > 0, '
+            f'got {loss.adversarial_weight}')
 
 
 def n_critic(config) -> int:
@@ -172,6 +220,11 @@ def build_gan(config, example_shape) -> GAN:
       num_rollouts=config.model.num_rollouts,
       reward_baseline=config.model.reward_baseline,
       preprocess=to_model_range,
+      condition=(None if condition_kind(config) == 'none'
+                 else conditional_models.CONDITIONS[condition_kind(config)]),
+      adversarial_weight=config.loss.adversarial_weight,
+      class_weight=config.loss.class_weight,
+      l1_weight=config.loss.l1_weight if condition_kind(config) == 'completion' else 0.0,
   )
 
 

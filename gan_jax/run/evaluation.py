@@ -89,6 +89,9 @@ def sample_metrics(samples: np.ndarray, data_config) -> dict:
 
 def evaluate(gan, state, data_config, num_samples: int, seed: int = 0,
              generator: str = 'ema') -> dict:
+  if gan.condition is not None:
+    raise ConfigError('a conditional generator needs conditions: evaluate it with '
+                      'gan_jax.run.conditional.evaluate (experiments/conditional.py)')
   samples = draw_samples(gan, state, num_samples, seed, generator)
   results = {'num_samples': num_samples, 'generator': generator,
              **sample_metrics(samples, data_config)}
@@ -115,6 +118,8 @@ def load_run(workdir: str, data_dir=None):
     example = np.zeros(image_data.load_split(config.data.name, 'test',
                                              config.data.data_dir).shape[1:], np.float32)
   gan = build_gan(config, example.shape)
+  if gan.condition is not None:
+    example = {'x': example, 'y': np.zeros((), np.int32)}
   template = create_state(gan, jax.random.PRNGKey(config.seed), example)
   state = Checkpointer(os.path.join(workdir, 'checkpoints'), 1).restore_latest(template)
   if state is None:

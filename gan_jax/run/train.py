@@ -9,11 +9,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from gan_jax import keys
-from gan_jax.run import evaluation, parallel
+from gan_jax.run import conditional, evaluation, parallel
 from gan_jax.tools import plots
 from gan_jax.run.checkpoint import Checkpointer
 from gan_jax.run.workdir import WorkdirLock, check_workdir
-from gan_jax.run.config import build_gan, n_critic, validate
+from gan_jax.run.config import build_gan, condition_kind, n_critic, validate
 from gan_jax.data import example_of, make_data, prefetch
 from gan_jax.data import vectors as toy
 from gan_jax.errors import ConfigError, DivergenceError
@@ -63,7 +63,8 @@ def train_and_evaluate(config, workdir: str, quiet: bool = False):
   workdir = check_workdir(workdir)
   parallel.check_divisible(config.batch_size, jax.device_count())
   data = make_data(config.data, config.batch_size, n_critic(config), config.seed,
-                   jax.process_index(), jax.process_count())
+                   jax.process_index(), jax.process_count(),
+                   labels=condition_kind(config) != 'none')
   run = _Run(config, data)
   template = create_state(run.gan, jax.random.PRNGKey(config.seed), example_of(data))
   checkpointer = Checkpointer(os.path.join(workdir, 'checkpoints'), config.keep_checkpoints)
@@ -130,8 +131,13 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
     if drawing:
       _draw(config, workdir, data, run, state, fixed_z, step)
     if evaluating:
-      results = evaluation.evaluate(run.gan, state, config.data,
-                                    config.eval_samples, config.seed, config.shown_generator)
+      if run.gan.condition is None:
+        results = evaluation.evaluate(run.gan, state, config.data,
+                                      config.eval_samples, config.seed, config.shown_generator)
+      else:
+        results = conditional.evaluate(run.gan, state, config, config.eval_samples, config.seed,
+                                       config.shown_generator)
+        results.pop('fid_per_class', None)
       generator = results.pop('generator')   # in the key: which G these numbers describe
       writer.write(step, {f'eval/{generator}/{k}': v for k, v in results.items()}, training=False)
     if saving:
@@ -168,6 +174,13 @@ def _draw(config, workdir, data, run, state, fixed_z, step):
     tokens = np.asarray(generate(gan, state, fixed_z[:8], use_ema, key))
     with open(os.path.join(workdir, 'samples', f'step_{step:07d}.txt'), 'w') as f:
       f.write(f'{which}, step {step}\n' + '\n'.join(' '.join(map(str, row)) for row in tokens))
+    return
+  if data.grid_batch is not None:   # conditional: a row per class, a column per z
+    batch = jax.tree.map(gan.preprocess, data.grid_batch)
+    z = fixed_z[np.arange(len(batch['y'])) % 8]
+    images = generate(gan, state, z, use_ema, condition=gan.condition(batch))
+    plots.save_image_grid(images, os.path.join(workdir, 'samples', f'step_{step:07d}.png'),
+                          f'{which}(z, condition), 8 of each class, step {step}')
     return
   if data.mixture is None:
     images = generate(gan, state, fixed_z, use_ema)

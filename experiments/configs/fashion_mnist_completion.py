@@ -1,0 +1,13 @@
+"""mnist_completion.py on Fashion-MNIST.
+
+python experiments/conditional.py --dataset=fashion_mnist --workdir=workdirs/conditional \
+    --data_dir=../shared/data/tensorflow_datasets
+"""
+
+from experiments.configs import mnist_completion
+
+
+def get_config():
+  config = mnist_completion.get_config()
+  config.data.name = 'fashion_mnist'
+  return config
