@@ -67,7 +67,7 @@ def test_config_runs_two_steps(name, tmp_path, fake_images):
   assert glob.glob(str(tmp_path / 'tensorboard' / 'events.out.tfevents.*'))
 
 
-@pytest.mark.parametrize('name', ['toy2d_ring', 'mnist_dcgan'])
+@pytest.mark.parametrize('name', ['toy2d_ring', 'mnist_dcgan', 'mnist_cgan_projection'])
 def test_resumed_run_is_bit_identical(name, tmp_path):
   config = importlib.import_module(f'experiments.configs.{name}').get_config()
   if config.data.name in SHARED_DATASETS and not os.path.isdir(SHARED_TFDS):
