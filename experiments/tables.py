@@ -118,6 +118,33 @@ def ema_vs_raw():
                rows)
 
 
+def _convergence_runs():
+  return [json.load(open(p)) for p in sorted(glob.glob(os.path.join(RESULTS, 'convergence_*.json')))]
+
+
+CONVERGENCE_EPOCHS = (1, 2, 5, 10, 15, 20, 25)
+
+
+def convergence():
+  """experiments/convergence.py: FID (raw / EMA G) at chosen epochs, and the training wall time."""
+  rows = []
+  for r in _convergence_runs():
+    by_epoch = {e['epoch']: e for e in r['epochs']}
+    cells = []
+    for epoch in CONVERGENCE_EPOCHS:
+      e = by_epoch.get(epoch)
+      cells.append('' if e is None else ' / '.join(
+          f"{e[g]['fid']:.1f}" if g in e else '–' for g in ('raw', 'ema')))
+    best = min((e[g]['fid'], e['epoch'], g) for e in r['epochs'] for g in ('raw', 'ema') if g in e)
+    minutes = sum(e['train_seconds'] for e in r['epochs']) / 60
+    name = os.path.splitext(os.path.basename(r['config']))[0]
+    rows.append([r['dataset'], f"`{name}` ({r['trainer']})", *cells,
+                 f'{best[0]:.1f} ({best[2]}, epoch {best[1]})',
+                 f"{minutes:.0f} min / {len(r['epochs'])} epochs"])
+  return _rows(['dataset', 'recipe (trainer)', *(f'epoch {e}' for e in CONVERGENCE_EPOCHS),
+                'best FID', 'training wall time'], rows)
+
+
 def sequences():
   """The SeqGAN oracle benchmark (experiments/sequences.py): quality and diversity per model,
   each GAN at every evaluation along its run, with its gap to the MLE generator it started from."""
@@ -211,7 +238,8 @@ def conditional_labels():
                    _ema_raw(r, 'fid', lambda v: f'{v:.1f}'),
                    _ema_raw(r, 'intra_fid', lambda v: f'{v:.1f}') if labelled else '',
                    f"{r['wall_seconds'] / 60:.1f} min"])
-    ceiling = next(iter(runs.values()))['eval']['ema'].get('real_label_accuracy')
+    ceiling = next((r['eval']['ema']['real_label_accuracy'] for r in runs.values()
+                    if 'real_label_accuracy' in r['eval']['ema']), None)
     if ceiling is not None:
       rows.append([dataset, 'real test images (the ceiling)', '', percent(ceiling), '', '', ''])
   return _rows(['dataset', 'G / D', 'steps', 'label accuracy (EMA / raw G)', 'FID (EMA / raw)',

@@ -6,6 +6,7 @@ on a real and a fake batch, then one G update on the same fake batch). DCGAN-28 
 design for 28x28x1. Needs `pip install -e ".[torch]"`; nothing else imports this file.
 """
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -54,10 +55,15 @@ def dcgan28(nz=100, ngf=64, ndf=64, nc=1):
 
 
 class Trainer:
-  """The example's training iteration; `step()` runs one D update and one G update."""
+  """The example's training iteration; `step()` runs one D update and one G update.
 
-  def __init__(self, name, batch_size, nz=100, device='cpu'):
-    torch.manual_seed(0)
+  Without a real batch, `step()` scores a fixed random one (the speed benchmark); with one
+  (N, H, W, C) in [-1, 1], it trains on it (experiments/convergence.py).
+  """
+
+  def __init__(self, name, batch_size, nz=100, device='cpu', lr=2e-4, betas=(0.5, 0.999),
+               seed=0):
+    torch.manual_seed(seed)
     self.device = torch.device(device)
     self.generator, self.discriminator, shape = {'dcgan64': dcgan64, 'dcgan28': dcgan28}[name]()
     self.generator.apply(weights_init)
@@ -65,16 +71,17 @@ class Trainer:
     self.generator.to(self.device)
     self.discriminator.to(self.device)
     self.criterion = nn.BCELoss()
-    self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=betas)
+    self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas)
     self.real = torch.rand((batch_size,) + shape, device=self.device) * 2 - 1
     self.batch_size, self.nz = batch_size, nz
 
-  def step(self):
+  def step(self, real=None):
+    real = self.real if real is None else real.permute(0, 3, 1, 2).contiguous().to(self.device)
     real_label, fake_label = 1.0, 0.0
     self.discriminator.zero_grad()
     label = torch.full((self.batch_size,), real_label, device=self.device)
-    output = self.discriminator(self.real).view(-1)
+    output = self.discriminator(real).view(-1)
     self.criterion(output, label).backward()
     noise = torch.randn(self.batch_size, self.nz, 1, 1, device=self.device)
     fake = self.generator(noise)
@@ -87,6 +94,27 @@ class Trainer:
     output = self.discriminator(fake).view(-1)
     self.criterion(output, label).backward()
     self.opt_g.step()
+
+  @torch.no_grad()
+  def sample(self, num_samples, seed=0, batch_size=1000):
+    """G(z) with BatchNorm's running statistics (eval mode), as (N, H, W, C) numpy in [-1, 1]."""
+    self.generator.eval()
+    generator = torch.Generator(device=self.device).manual_seed(seed)
+    out = []
+    for start in range(0, num_samples, batch_size):
+      n = min(batch_size, num_samples - start)
+      z = torch.randn(n, self.nz, 1, 1, device=self.device, generator=generator)
+      out.append(self.generator(z).permute(0, 2, 3, 1).cpu().numpy())
+    self.generator.train()
+    return np.concatenate(out)
+
+  def state_dict(self):
+    return {name: getattr(self, name).state_dict()
+            for name in ('generator', 'discriminator', 'opt_g', 'opt_d')}
+
+  def load_state_dict(self, state):
+    for name, value in state.items():
+      getattr(self, name).load_state_dict(value)
 
   def synchronize(self):
     """Waits for the device's queued work (a GPU runs asynchronously), like block_until_ready."""

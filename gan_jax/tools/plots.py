@@ -1,6 +1,7 @@
 """Figures with matplotlib (Agg): sample grids, training curves, and 1D/2D densities with D(x)."""
 
 import json
+import os
 
 import matplotlib
 matplotlib.use('Agg')
@@ -103,6 +104,33 @@ def save_points(points: np.ndarray, path: str, title: str = '') -> None:
     ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.5)
     ax.set_aspect('equal')
   ax.set_title(title, fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def plot_convergence(records, path: str) -> None:
+  """FID against epoch and against training wall time, one line per run and generator
+  (records written by experiments/convergence.py), on a log scale."""
+  fig, (ax_epoch, ax_time) = plt.subplots(1, 2, figsize=(11, 4))
+  for record in records:
+    name = os.path.splitext(os.path.basename(record['config']))[0]
+    name = f"{name} ({record['trainer']})"
+    epochs = record['epochs']
+    seconds = np.cumsum([e['train_seconds'] for e in epochs]) / 60
+    for generator, style in (('raw', '-'), ('ema', '--')):
+      if generator not in epochs[0]:
+        continue
+      fids = [e[generator]['fid'] for e in epochs]
+      label = f'{name}, {generator} G'
+      line, = ax_epoch.plot([e['epoch'] for e in epochs], fids, style, label=label)
+      ax_time.plot(seconds, fids, style, color=line.get_color(), label=label)
+  for ax, xlabel in ((ax_epoch, 'epoch'), (ax_time, 'training wall time (min)')):
+    ax.set_yscale('log')
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel('FID (project classifier, 10k samples)')
+    ax.grid(True, which='both', alpha=0.3)
+  ax_epoch.legend(fontsize=7)
   fig.tight_layout()
   fig.savefig(path, dpi=100)
   plt.close(fig)
