@@ -113,6 +113,12 @@ def test_acgan_losses_equal_their_formula():
   bce = np.mean(np.logaddexp(0, -np.asarray(real_logits))) + np.mean(
       np.logaddexp(0, np.asarray(fake_logits)))
   assert float(metrics['d_loss']) == pytest.approx(bce, rel=1e-5)
+  # D's classifier on real examples only: the fake term is gone, nothing else changes.
+  real_only = tiny_label_gan('acgan', class_weight=0.5, d_classifies_fakes=False)
+  _, metrics = jax.jit(functools.partial(d_step, gan=real_only))(state, batch, key)
+  assert float(metrics['d_class']) == pytest.approx(
+      0.5 * _log_softmax_ce(real_classes, LABELS), rel=1e-5)
+  assert float(metrics['d_loss']) == pytest.approx(bce, rel=1e-5)
 
   # G: the non-saturating loss plus 0.5 * CE(D's classes of G(z, y), y), differentiated
   # through G's samples, is exactly what the step's estimator returns.

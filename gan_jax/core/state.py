@@ -43,6 +43,7 @@ class GAN:
   condition: Optional[Callable] = None
   adversarial_weight: float = 1.0    # G's weight on the objective's loss (0: L1 alone)
   class_weight: float = 1.0          # AC-GAN's classification terms, when D returns class logits
+  d_classifies_fakes: bool = True    # AC-GAN: D's class loss also on G's samples (Odena et al.)
   l1_weight: float = 0.0             # G's weight on mean |G(c, z) - x| (pix2pix's lambda)
   axis_name: Optional[str] = None    # set by gan_jax.run.parallel; None on one device
 

@@ -47,9 +47,13 @@ def split_d_output(output):
 # What a conditional GAN adds to the objective's losses, in one place.
 def conditional_d_loss(gan: GAN, real_classes, fake_classes, condition):
   """AC-GAN (Odena et al. 2017): D also classifies real and generated examples by their labels
-  (the generated ones by the labels they were drawn for), weighted by `gan.class_weight`."""
-  return gan.class_weight * (objectives.class_loss(real_classes, condition)
-                             + objectives.class_loss(fake_classes, condition))
+  (the generated ones by the labels they were drawn for), weighted by `gan.class_weight`.
+  With `gan.d_classifies_fakes` off, D's classifier learns from real examples only, so G cannot
+  be rewarded for writing its label in a code that only D's head reads."""
+  loss = objectives.class_loss(real_classes, condition)
+  if gan.d_classifies_fakes:
+    loss = loss + objectives.class_loss(fake_classes, condition)
+  return gan.class_weight * loss
 
 
 def conditional_g_loss(gan: GAN, adversarial, fake, fake_classes, samples):

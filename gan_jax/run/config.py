@@ -48,7 +48,7 @@ def base_config() -> ml_collections.ConfigDict:
   # (cGAN), 'projection' (Miyato & Koyama) or 'acgan'; or 'completion' (the lower half given
   # the upper, pix2pix's pair). See gan_jax/models/conditional.py.
   c.model.conditional = 'none'
-  c.model.g_conditioning = 'batch_norm'  # label to image: class-wise BatchNorm, or 'embedding'
+  c.model.g_conditioning = 'embedding'   # label to image: a class vector beside z, or 'batch_norm'
   c.model.num_classes = 10
 
   c.loss = ml_collections.ConfigDict()
@@ -58,6 +58,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.loss.weight_clip = ml_collections.config_dict.placeholder(float)
   c.loss.adversarial_weight = 1.0   # G's weight on the adversarial loss (completion: 0 = L1 alone)
   c.loss.class_weight = 1.0         # acgan: weight of the classification terms
+  c.loss.d_classifies_fakes = True  # acgan: D's class loss on G's samples too (False: real only)
   c.loss.l1_weight = 100.0          # completion: G's weight on mean |G(c, z) - x| (pix2pix)
 
   c.optim = ml_collections.ConfigDict()
@@ -224,6 +225,7 @@ def build_gan(config, example_shape) -> GAN:
                  else conditional_models.CONDITIONS[condition_kind(config)]),
       adversarial_weight=config.loss.adversarial_weight,
       class_weight=config.loss.class_weight,
+      d_classifies_fakes=config.loss.d_classifies_fakes,
       l1_weight=config.loss.l1_weight if condition_kind(config) == 'completion' else 0.0,
   )
 
