@@ -112,7 +112,7 @@ def ema_vs_raw():
   rows = []
   for path in sorted(glob.glob(os.path.join(RESULTS, 'eval_*.json'))):
     r = json.load(open(path))
-    rows.append([r['run'], r['ema_decay'], r['step'], r['generator'], f"{r['fid']:.1f}",
+    rows.append([r['run'], r['ema_decay'], r['step'], r['generator'], f"{r['fid']:.2f}",
                  f"{r['kid']:.1f}", f"{r['precision']:.3f}", f"{r['recall']:.3f}"])
   return _rows(['run', 'ema_decay', 'step', 'generator', 'FID', 'KID', 'precision', 'recall'],
                rows)
@@ -209,6 +209,7 @@ def sequences_summary():
 
 
 CONDITIONAL_DATASETS = (('mnist', 'MNIST'), ('fashion_mnist', 'Fashion-MNIST'))
+CONDITIONAL_NAMES = {label: name for name, label in CONDITIONAL_DATASETS}
 
 
 def _conditional_runs():
@@ -238,6 +239,13 @@ def conditional_labels():
                    _ema_raw(r, 'fid', lambda v: f'{v:.1f}'),
                    _ema_raw(r, 'intra_fid', lambda v: f'{v:.1f}') if labelled else '',
                    f"{r['wall_seconds'] / 60:.1f} min"])
+    longer = os.path.join(RESULTS, f'conditional_{CONDITIONAL_NAMES[dataset]}_concat_4685.json')
+    if os.path.exists(longer):   # the best D continued to 5 epochs (same command, --num_steps)
+      r = json.load(open(longer))['runs']['concat']
+      rows.append([dataset, 'concat (cGAN), continued', r['steps'],
+                   _ema_raw(r, 'label_accuracy', percent), _ema_raw(r, 'fid', lambda v: f'{v:.1f}'),
+                   _ema_raw(r, 'intra_fid', lambda v: f'{v:.1f}'),
+                   f"{r['wall_seconds'] / 60:.1f} min more"])
     ceiling = next((r['eval']['ema']['real_label_accuracy'] for r in runs.values()
                     if 'real_label_accuracy' in r['eval']['ema']), None)
     if ceiling is not None:
