@@ -71,7 +71,7 @@ def train_and_score(run: str, workdir: str) -> dict:
   start = time.perf_counter()
   state = train_and_evaluate(config, workdir, quiet=True)
   trained = time.perf_counter()
-  _, gan, _ = evaluation.load_run(workdir, _DATA_DIR.value)
+  gan, _ = evaluation.gan_and_example(config)
   scores = {}   # both generators: the EMA's lag still costs FID at this length (docs/experiments.md)
   for generator in evaluation.GENERATORS:
     if run == 'unconditional':

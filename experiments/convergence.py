@@ -29,10 +29,8 @@ from ml_collections import config_flags
 from gan_jax.data import make_data
 from gan_jax.data import images as image_data
 from gan_jax.errors import ConfigError
-from gan_jax.metrics import classifier, fid
 from gan_jax.run import cli, evaluation
-from gan_jax.run.config import build_gan, n_critic, validate
-from gan_jax.run.evaluation import reference_features
+from gan_jax.run.config import n_critic, validate
 from gan_jax.run.train import train_and_evaluate
 from gan_jax.tools import plots
 
@@ -71,8 +69,7 @@ def _train_gan_jax(config, workdir, epoch_steps, record):
     state = train_and_evaluate(config, workdir, quiet=True)
     seconds = time.perf_counter() - start
     if gan is None:
-      gan = build_gan(config, image_data.load_split(config.data.name, 'test',
-                                                     config.data.data_dir).shape[1:])
+      gan, _ = evaluation.gan_and_example(config)
     scores = {'epoch': epoch, 'step': int(state.step), 'train_seconds': seconds}
     for generator in evaluation.GENERATORS:
       results = evaluation.evaluate(gan, state, config.data, _NUM_SAMPLES.value, config.seed,
@@ -97,9 +94,6 @@ def _train_peer(config, workdir, epoch_steps, record):
   if record['epochs'] and os.path.exists(checkpoint):
     trainer.load_state_dict(torch.load(checkpoint))
   data = make_data(config.data, config.batch_size, 1, config.seed)
-  name = config.data.name
-  params = classifier.load_params(name)
-  real_features = reference_features(name, image_data.default_data_dir(config.data.data_dir))
   for epoch in range(len(record['epochs']) + 1, _EPOCHS.value + 1):
     start = time.perf_counter()
     for step in range((epoch - 1) * epoch_steps, epoch * epoch_steps):
@@ -107,9 +101,9 @@ def _train_peer(config, workdir, epoch_steps, record):
     torch.save(trainer.state_dict(), checkpoint)
     seconds = time.perf_counter() - start
     samples = trainer.sample(_NUM_SAMPLES.value, seed=config.seed)
-    features, _ = classifier.features_and_probabilities(params, samples)
     yield {'epoch': epoch, 'step': epoch * epoch_steps, 'train_seconds': seconds,
-           'raw': {'num_samples': _NUM_SAMPLES.value, 'fid': fid(real_features, features)}}
+           'raw': {'num_samples': _NUM_SAMPLES.value,
+                   **evaluation.sample_metrics(samples, config.data)}}
 
 
 def _plot(paths, workdir):

@@ -209,14 +209,13 @@ def sequences_summary():
 
 
 CONDITIONAL_DATASETS = (('mnist', 'MNIST'), ('fashion_mnist', 'Fashion-MNIST'))
-CONDITIONAL_NAMES = {label: name for name, label in CONDITIONAL_DATASETS}
 
 
 def _conditional_runs():
-  """(dataset label, runs) of every conditional_<dataset>.json (experiments/conditional.py)."""
+  """(name, label, runs) of every conditional_<dataset>.json (experiments/conditional.py)."""
   for name, label in CONDITIONAL_DATASETS:
     if os.path.exists(os.path.join(RESULTS, f'conditional_{name}.json')):
-      yield label, _load(f'conditional_{name}.json')['runs']
+      yield name, label, _load(f'conditional_{name}.json')['runs']
 
 
 def _ema_raw(run, key, fmt):
@@ -227,7 +226,7 @@ def conditional_labels():
   """Label to image (experiments/conditional.py): each D beside the unconditional run."""
   rows = []
   percent = lambda v: f'{100 * v:.1f}%'
-  for dataset, runs in _conditional_runs():
+  for name, dataset, runs in _conditional_runs():
     for run, label in (('unconditional', 'unconditional DCGAN'), ('concat', 'concat (cGAN)'),
                        ('projection', 'projection'), ('acgan', 'AC-GAN')):
       if run not in runs:
@@ -239,7 +238,7 @@ def conditional_labels():
                    _ema_raw(r, 'fid', lambda v: f'{v:.1f}'),
                    _ema_raw(r, 'intra_fid', lambda v: f'{v:.1f}') if labelled else '',
                    f"{r['wall_seconds'] / 60:.1f} min"])
-    longer = os.path.join(RESULTS, f'conditional_{CONDITIONAL_NAMES[dataset]}_concat_4685.json')
+    longer = os.path.join(RESULTS, f'conditional_{name}_concat_4685.json')
     if os.path.exists(longer):   # the best D continued to 5 epochs (same command, --num_steps)
       r = json.load(open(longer))['runs']['concat']
       rows.append([dataset, 'concat (cGAN), continued', r['steps'],
@@ -257,7 +256,7 @@ def conditional_labels():
 def conditional_completion():
   """Completion of the lower half (experiments/conditional.py): L1 alone against L1 + GAN."""
   rows = []
-  for dataset, runs in _conditional_runs():
+  for _, dataset, runs in _conditional_runs():
     for run, label in (('l1', 'L1 alone'), ('l1_gan', 'L1 + conditional GAN (pix2pix)')):
       if run not in runs:
         continue

@@ -103,14 +103,8 @@ def evaluate(gan, state, data_config, num_samples: int, seed: int = 0,
   return results
 
 
-def load_run(workdir: str, data_dir=None):
-  """(config, gan, state) of the newest readable checkpoint in a workdir."""
-  path = os.path.join(workdir, 'config.json')
-  if not os.path.exists(path):
-    raise ConfigError(f'{workdir} holds no config.json; is it the --workdir of a training run?')
-  config = with_defaults(json.load(open(path)))
-  if data_dir:
-    config.data.data_dir = data_dir
+def gan_and_example(config):
+  """(the GAN `config` describes, a zero example of its batch) for evaluating or restoring it."""
   example = np.zeros((sequences.LENGTH,), np.int32)
   if config.data.name in toy.TOY_DATASETS:
     example = np.zeros((toy.TOY_DATASETS[config.data.name].means.shape[1],), np.float32)
@@ -120,6 +114,18 @@ def load_run(workdir: str, data_dir=None):
   gan = build_gan(config, example.shape)
   if gan.condition is not None:
     example = {'x': example, 'y': np.zeros((), np.int32)}
+  return gan, example
+
+
+def load_run(workdir: str, data_dir=None):
+  """(config, gan, state) of the newest readable checkpoint in a workdir."""
+  path = os.path.join(workdir, 'config.json')
+  if not os.path.exists(path):
+    raise ConfigError(f'{workdir} holds no config.json; is it the --workdir of a training run?')
+  config = with_defaults(json.load(open(path)))
+  if data_dir:
+    config.data.data_dir = data_dir
+  gan, example = gan_and_example(config)
   template = create_state(gan, jax.random.PRNGKey(config.seed), example)
   state = Checkpointer(os.path.join(workdir, 'checkpoints'), 1).restore_latest(template)
   if state is None:
