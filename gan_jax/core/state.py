@@ -45,6 +45,9 @@ class GAN:
   class_weight: float = 1.0          # AC-GAN's classification terms, when D returns class logits
   d_classifies_fakes: bool = True    # AC-GAN: D's class loss also on G's samples (Odena et al.)
   l1_weight: float = 0.0             # G's weight on mean |G(c, z) - x| (pix2pix's lambda)
+  # InfoGAN: z -> the categorical code G reads from z (models.dcgan.latent_code); D's second
+  # head predicts it and both players add class_weight times its cross-entropy. None: none.
+  latent_code: Optional[Callable] = None
   axis_name: Optional[str] = None    # set by gan_jax.run.parallel; None on one device
 
 

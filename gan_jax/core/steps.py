@@ -56,6 +56,13 @@ def conditional_d_loss(gan: GAN, real_classes, fake_classes, condition):
   return gan.class_weight * loss
 
 
+def code_loss(gan: GAN, code_logits, code):
+  """InfoGAN's (Chen et al. 2016) lower bound on I(code; G(z)), as a loss both players
+  minimise: cross-entropy of D's code head on G's samples against the codes they were drawn
+  with, weighted by `gan.class_weight` (their lambda). Real data has no code: no real term."""
+  return gan.class_weight * objectives.class_loss(code_logits, code)
+
+
 def conditional_g_loss(gan: GAN, adversarial, fake, fake_classes, samples):
   """G's loss of a conditional GAN: `adversarial_weight` times the objective's, plus AC-GAN's
   classification of G's samples by their labels (`class_weight`), plus pix2pix's
@@ -94,6 +101,7 @@ class Samples(NamedTuple):
   collections: Any                                # G's collections after the pass
   condition: Any = None                           # what they were generated for (conditional)
   target: Any = None                              # the real data of those conditions
+  code: Any = None                                # InfoGAN: the categorical code read from z
 
 
 def generate_for_training(gan: GAN, state: GANState, key: jax.Array, real=None) -> Samples:
@@ -104,6 +112,7 @@ def generate_for_training(gan: GAN, state: GANState, key: jax.Array, real=None) 
   G step can reuse these samples (`g_samples='reuse'`) without running G forward again.
   """
   z = sample_z(gan, keys.fold(key, keys.Z))
+  code = None if gan.latent_code is None else gan.latent_code(z)
   target, condition = (None, None)
   if gan.condition is not None:
     if real is None:
@@ -118,9 +127,9 @@ def generate_for_training(gan: GAN, state: GANState, key: jax.Array, real=None) 
 
   if gan.g_estimator != 'pathwise':
     x, collections = forward(state.g_params)
-    return Samples(x, None, collections, condition, target)
+    return Samples(x, None, collections, condition, target, code)
   x, pullback, collections = jax.vjp(forward, state.g_params, has_aux=True)
-  return Samples(x, lambda dx: pullback(dx)[0], collections, condition, target)
+  return Samples(x, lambda dx: pullback(dx)[0], collections, condition, target, code)
 
 
 def _discriminate(gan, d_variables, x, collection_names, key, condition=None):
@@ -168,7 +177,10 @@ def d_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
       penalty = penalty_fn(d_fn, real, fake, keys.fold(key, keys.PENALTY), gan.axis_name)
     total = d_loss + objective.penalty_weight * penalty
     extra = {}
-    if real_classes is not None:
+    if samples.code is not None:
+      extra['d_code'] = code_loss(gan, fake_classes, samples.code)
+      total = total + extra['d_code']
+    elif real_classes is not None:
       extra['d_class'] = conditional_d_loss(gan, real_classes, fake_classes, condition)
       total = total + extra['d_class']
     variables.pop('params')
@@ -203,6 +215,8 @@ def pathwise_grads(gan, state, samples, d_fn, real_logits, key):
     loss = gan.objective.g_loss(real_logits, fake_logits, gan.axis_name)
     if samples.condition is not None:
       loss = conditional_g_loss(gan, loss, fake, fake_classes, samples)
+    if samples.code is not None:
+      loss = loss + code_loss(gan, fake_classes, samples.code)
     return loss, fake_logits
   fake_grads, fake_logits = jax.grad(loss_fn, has_aux=True)(samples.x)
   return samples.pullback(fake_grads), fake_logits

@@ -18,7 +18,7 @@ def build_models(model_config, data_shape):
   model_config fields: name ('mlp' | 'dcgan' | 'resnet'), g_features, d_features (widths),
   mlp_depth, spectral_norm, d_batch_norm, compute_dtype ('float32' | 'bfloat16'), resample (dcgan),
   conditional ('none', or a conditional pair: gan_jax.models.conditional), g_conditioning,
-  num_classes.
+  num_classes, code_categories (dcgan: InfoGAN's categorical code, 0 for none).
   """
   name = model_config.name
   if model_config.compute_dtype not in _DTYPES:
@@ -50,10 +50,11 @@ def build_models(model_config, data_shape):
     if model_config.resample not in RESAMPLE:
       raise ValueError(f'unknown model.resample {model_config.resample!r}; '
                        f'choose one of {list(RESAMPLE)}')
-    return (DCGANGenerator(data_shape, model_config.g_features, dtype=dtype,
-                           resample=model_config.resample),
+    code = model_config.get('code_categories', 0)
+    return (DCGANGenerator(data_shape, model_config.g_features, code_categories=code,
+                           dtype=dtype, resample=model_config.resample),
             DCGANDiscriminator(model_config.d_features, model_config.d_batch_norm,
-                               model_config.spectral_norm, dtype=dtype,
+                               model_config.spectral_norm, code_categories=code, dtype=dtype,
                                resample=model_config.resample))
   if name == 'resnet':
     if data_shape[0] != data_shape[1] or data_shape[0] % 8:

@@ -13,6 +13,7 @@ equals ConvTranspose(k=4, s=2, p=1), and D's strided convolutions `DownConv2x`
 from typing import Any, Optional, Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 from gan_jax.models.layers import (DownConv2x, UpConv2x, dcgan_kernel_init, dcgan_scale_init,
@@ -49,10 +50,23 @@ def _batch_norm(train: bool, axis_name: Optional[str], dtype):
                       scale_init=dcgan_scale_init, axis_name=axis_name, dtype=dtype)
 
 
+def latent_code(z, categories: int):
+  """InfoGAN's categorical code (Chen et al. 2016), read from z's first coordinate: the bucket of
+  Phi(z_0) among `categories` equal ones, so that z ~ N(0, I) gives codes uniform on
+  0..categories-1 and G stays a function of z alone (sampling and evaluation unchanged)."""
+  uniform = jax.scipy.stats.norm.cdf(z[:, 0])
+  return jnp.clip(jnp.floor(uniform * categories), 0, categories - 1).astype(jnp.int32)
+
+
 class DCGANGenerator(nn.Module):
-  """z -> image in [-1, 1] of `output_shape` (H, W, C)."""
+  """z -> image in [-1, 1] of `output_shape` (H, W, C).
+
+  With `code_categories` (InfoGAN), z's first coordinate becomes a one-hot categorical code
+  (`latent_code`) beside the other z_dim - 1: a discrete input G can map to disconnected modes.
+  """
   output_shape: Sequence[int] = (64, 64, 3)
   base_features: int = 64
+  code_categories: int = 0          # InfoGAN's categorical code read from z; 0: none
   axis_name: Optional[str] = None   # set by gan_jax.run.parallel so BN statistics span all devices
   dtype: Any = None                 # compute dtype (e.g. bfloat16); params stay float32
   resample: str = 'space_to_depth'  # or 'lax' (nn.ConvTranspose): same params, same outputs
@@ -62,6 +76,9 @@ class DCGANGenerator(nn.Module):
     height, _, channels = self.output_shape
     start, levels = _start_and_levels(height)
     features = self.base_features * 2 ** (levels - 1)
+    if self.code_categories:
+      code = jax.nn.one_hot(latent_code(z, self.code_categories), self.code_categories)
+      z = jnp.concatenate([z[:, 1:], code.astype(z.dtype)], axis=-1)
     h = nn.Dense(start * start * features, use_bias=False, kernel_init=dcgan_kernel_init,
                  dtype=self.dtype)(z)
     h = h.reshape(z.shape[0], start, start, features)
@@ -90,10 +107,12 @@ def discriminator_trunk(module, h, train: bool):
 
 
 class DCGANDiscriminator(nn.Module):
-  """Image -> one logit per example (the PyTorch example's Sigmoid is left to the loss)."""
+  """Image -> one logit per example (the PyTorch example's Sigmoid is left to the loss); with
+  `code_categories`, also InfoGAN's Q: logits of G's categorical code, from the same features."""
   base_features: int = 64
   batch_norm: bool = True           # WGAN-GP and DRAGAN penalties need per-example D: turn off
   spectral_norm: bool = False
+  code_categories: int = 0          # InfoGAN: a second head predicting G's code; 0: none
   axis_name: Optional[str] = None
   dtype: Any = None
   resample: str = 'space_to_depth'  # or 'lax' (nn.Conv): same params, same outputs
@@ -106,5 +125,10 @@ class DCGANDiscriminator(nn.Module):
     # convolution's input gradient as a padded convolution (README, Performance).
     head = nn.DenseGeneral(1, axis=(-3, -2, -1), use_bias=False, kernel_init=dcgan_kernel_init,
                            dtype=self.dtype, name='head')
-    h = maybe_spectral_norm(head, self.spectral_norm, train)(h)
-    return h.reshape(x.shape[0]).astype(jnp.float32)
+    logits = maybe_spectral_norm(head, self.spectral_norm, train)(h)
+    logits = logits.reshape(x.shape[0]).astype(jnp.float32)
+    if not self.code_categories:
+      return logits
+    code_logits = nn.Dense(self.code_categories, kernel_init=dcgan_kernel_init, name='code')(
+        h.reshape(x.shape[0], -1).astype(jnp.float32))
+    return logits, code_logits

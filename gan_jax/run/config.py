@@ -1,5 +1,7 @@
 """The default experiment config, its validation, and the GAN it describes."""
 
+import functools
+
 import ml_collections
 import optax
 
@@ -7,6 +9,7 @@ from gan_jax.core import objectives
 from gan_jax.errors import ConfigError
 from gan_jax.data.images import to_model_range
 from gan_jax.models import build_models
+from gan_jax.models.dcgan import latent_code
 from gan_jax.models import conditional as conditional_models
 from gan_jax.core.state import GAN
 
@@ -50,6 +53,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.conditional = 'none'
   c.model.g_conditioning = 'embedding'   # label to image: a class vector beside z, or 'batch_norm'
   c.model.num_classes = 10
+  # InfoGAN (dcgan, unconditional): G reads a categorical code of this many values from z and
+  # D's second head recovers it (loss.class_weight: their lambda). 0: none.
+  c.model.code_categories = 0
 
   c.loss = ml_collections.ConfigDict()
   c.loss.name = 'non_saturating'
@@ -57,7 +63,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.loss.penalty_weight = ml_collections.config_dict.placeholder(float)
   c.loss.weight_clip = ml_collections.config_dict.placeholder(float)
   c.loss.adversarial_weight = 1.0   # G's weight on the adversarial loss (completion: 0 = L1 alone)
-  c.loss.class_weight = 1.0         # acgan: weight of the classification terms
+  c.loss.class_weight = 1.0         # acgan: weight of the classification terms; InfoGAN: lambda
   c.loss.d_classifies_fakes = True  # acgan: D's class loss on G's samples too (False: real only)
   c.loss.l1_weight = 100.0          # completion: G's weight on mean |G(c, z) - x| (pix2pix)
 
@@ -159,6 +165,11 @@ def _validate_conditional(config, require) -> None:
   require(model.num_classes >= 2, f'model.num_classes must be at least 2, got {model.num_classes}')
   for name in ('adversarial_weight', 'class_weight', 'l1_weight'):
     require(loss[name] >= 0, f'loss.{name} must be >= 0, got {loss[name]}')
+  require(model.code_categories == 0 or (model.code_categories >= 2 and model.name == 'dcgan'
+                                          and model.conditional == 'none' and model.z_dim >= 2),
+          'model.code_categories (InfoGAN) needs an unconditional dcgan, at least 2 categories '
+          f'and z_dim >= 2, got {model.code_categories} categories, model {model.name!r}, '
+          f'conditional {model.conditional!r}, z_dim {model.z_dim}')
   if model.conditional == 'none':
     require(loss.adversarial_weight == 1.0, 'loss.adversarial_weight applies to conditional models '
             f'(model.conditional); leave it at 1.0, got {loss.adversarial_weight}')
@@ -227,6 +238,8 @@ def build_gan(config, example_shape) -> GAN:
       class_weight=config.loss.class_weight,
       d_classifies_fakes=config.loss.d_classifies_fakes,
       l1_weight=config.loss.l1_weight if condition_kind(config) == 'completion' else 0.0,
+      latent_code=(functools.partial(latent_code, categories=config.model.code_categories)
+                   if config.model.code_categories else None),
   )
 
 
