@@ -29,8 +29,8 @@ from ml_collections import config_flags
 from gan_jax.data import make_data
 from gan_jax.data import images as image_data
 from gan_jax.errors import ConfigError
-from gan_jax.run import cli, evaluation
-from gan_jax.run.config import n_critic, validate
+from gan_jax.run import cli, conditional, evaluation
+from gan_jax.run.config import condition_kind, n_critic, validate
 from gan_jax.run.train import train_and_evaluate
 from gan_jax.tools import plots
 
@@ -72,8 +72,14 @@ def _train_gan_jax(config, workdir, epoch_steps, record):
       gan, _ = evaluation.gan_and_example(config)
     scores = {'epoch': epoch, 'step': int(state.step), 'train_seconds': seconds}
     for generator in evaluation.GENERATORS:
-      results = evaluation.evaluate(gan, state, config.data, _NUM_SAMPLES.value, config.seed,
-                                    generator)
+      if condition_kind(config) == 'label':   # labels drawn with their training shares
+        samples = conditional.draw_from_prior(gan, state, config, _NUM_SAMPLES.value,
+                                              config.seed, generator)
+        results = {'num_samples': _NUM_SAMPLES.value,
+                   **evaluation.sample_metrics(samples, config.data)}
+      else:
+        results = evaluation.evaluate(gan, state, config.data, _NUM_SAMPLES.value, config.seed,
+                                      generator)
       scores[generator] = {k: v for k, v in results.items() if k not in ('generator',)}
     yield scores
 

@@ -8,6 +8,7 @@ import jax
 import numpy as np
 
 from gan_jax import keys
+from gan_jax.data import clusters
 from gan_jax.data import images as image_data
 from gan_jax.data import sequences
 from gan_jax.data.images import to_model_range  # noqa: F401  (re-exported)
@@ -32,9 +33,11 @@ def example_of(data: Data):
   return {'x': example, 'y': np.zeros((), np.int32)} if data.labeled else example
 
 
-def _grid_batch(images, labels, per_class: int = 8) -> dict:
-  """The first `per_class` examples of each class, class by class (rows of a sample grid)."""
-  indices = np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)])
+def _grid_batch(images, labels, per_class: int = 8, classes: int = 10) -> dict:
+  """The first `per_class` examples of each of the first `classes` classes, class by class
+  (rows of a sample grid)."""
+  indices = np.concatenate([np.flatnonzero(labels == c)[:per_class]
+                            for c in np.unique(labels)[:classes]])
   return {'x': images[indices], 'y': labels[indices].astype(np.int32)}
 
 
@@ -82,8 +85,7 @@ def _labeled_data(data_config, batch_size, n_critic, seed, process_index, proces
     raise ConfigError('data.image_size is not supported with labels; leave it unset')
   images, label_array = image_data.load_labeled_split(data_config.name, data_config.split,
                                                       data_config.data_dir, data_config.download)
-  if label_array is None:
-    raise ConfigError(f'TFDS {data_config.name!r} has no labels; a conditional model needs them')
+  label_array = training_labels(data_config)
   source = image_data.ImageBatches(images, batch_size, seed, process_index, process_count,
                                    labels=label_array)
 
@@ -93,6 +95,18 @@ def _labeled_data(data_config, batch_size, n_critic, seed, process_index, proces
 
   return Data(images.shape[1:], labeled_batches, None, labeled=True,
               grid_batch=_grid_batch(images, label_array))
+
+
+def training_labels(data_config) -> np.ndarray:
+  """The labels a label-to-image model trains on, in the split's order: the dataset's, or with
+  `data.pseudo_labels` = k, k-means clusters of its pixels (no label is read)."""
+  if data_config.get('pseudo_labels', 0):
+    return clusters.pixel_clusters(data_config, data_config.pseudo_labels)
+  _, labels = image_data.load_labeled_split(data_config.name, data_config.split,
+                                            data_config.data_dir, data_config.download)
+  if labels is None:
+    raise ConfigError(f'TFDS {data_config.name!r} has no labels; a conditional model needs them')
+  return labels
 
 
 def prefetch(batches: Callable, first_step: int, last_step: int, depth: int = 2):

@@ -22,7 +22,8 @@ from gan_jax.metrics import conditional as metrics
 from gan_jax.metrics.distances import fid
 from gan_jax.models.conditional import visible_mask
 from gan_jax.run.config import condition_kind
-from gan_jax.run.evaluation import FEATURE_DATASETS, GENERATORS, reference_features
+from gan_jax.data import training_labels
+from gan_jax.run.evaluation import FEATURE_DATASETS, GENERATORS, reference_features, sample_metrics
 
 
 def draw_for_conditions(gan, state, batch: dict, seed: int, generator: str = 'ema',
@@ -42,6 +43,20 @@ def draw_for_conditions(gan, state, batch: dict, seed: int, generator: str = 'em
     z = jax.random.normal(jax.random.fold_in(key, start), (len(chunk['y']), gan.z_dim))
     out.append(np.asarray(sample(state, z, chunk)))
   return np.concatenate(out)
+
+
+def prior_labels(config, num_samples: int, seed: int = 0) -> np.ndarray:
+  """Labels drawn i.i.d. with their shares of the training labels (the dataset's, or its
+  k-means pseudo-labels): the label prior of a label-to-image G used as a model of p(x)."""
+  prior = training_labels(config.data)
+  return np.random.default_rng(seed).choice(prior, num_samples).astype(np.int32)
+
+
+def draw_from_prior(gan, state, config, num_samples: int, seed: int = 0,
+                    generator: str = 'ema') -> np.ndarray:
+  """G(z, label) for labels from `prior_labels`: samples of p(x) = sum_y p(y) p(x | y)."""
+  labels = prior_labels(config, num_samples, seed)
+  return draw_for_conditions(gan, state, {'y': labels}, seed, generator)
 
 
 def held_out(config):
@@ -72,6 +87,9 @@ def evaluate(gan, state, config, num_samples: int, seed: int = 0, generator: str
   real_features = reference_features(name, data_dir)
   results = {'num_samples': num_samples, 'generator': generator,
              'real_label_accuracy': real_label_accuracy(name, data_dir)}
+  if config.data.pseudo_labels:   # clusters are not classes: score G as a model of p(x)
+    samples = draw_from_prior(gan, state, config, num_samples, seed, generator)
+    return {**results, **sample_metrics(samples, config.data)}
   if condition_kind(config) == 'label':
     asked = (np.arange(num_samples) % config.model.num_classes).astype(np.int32)
     batch = {'x': np.zeros((num_samples,) + images.shape[1:], np.uint8), 'y': asked}

@@ -30,6 +30,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.data_dir = ml_collections.config_dict.placeholder(str)   # else $TFDS_DATA_DIR
   c.data.download = False        # never touch the network unless asked
   c.data.image_size = ml_collections.config_dict.placeholder(int)  # centre crop + resize
+  # k > 0: label-to-image models train on k-means clusters of the pixels instead of the labels
+  # (gan_jax.data.clusters; model.num_classes = k): an unsupervised model of p(x).
+  c.data.pseudo_labels = 0
 
   c.model = ml_collections.ConfigDict()
   c.model.name = 'mlp'           # mlp | dcgan | resnet
@@ -170,6 +173,11 @@ def _validate_conditional(config, require) -> None:
           'model.code_categories (InfoGAN) needs an unconditional dcgan, at least 2 categories '
           f'and z_dim >= 2, got {model.code_categories} categories, model {model.name!r}, '
           f'conditional {model.conditional!r}, z_dim {model.z_dim}')
+  pseudo = config.data.pseudo_labels
+  require(pseudo == 0 or (condition_kind(config) == 'label' and pseudo == model.num_classes),
+          f'data.pseudo_labels={pseudo} (k-means clusters) needs a label-to-image model '
+          f'(model.conditional concat, projection or acgan) with model.num_classes={pseudo}; '
+          f'got conditional {model.conditional!r}, num_classes {model.num_classes}')
   if model.conditional == 'none':
     require(loss.adversarial_weight == 1.0, 'loss.adversarial_weight applies to conditional models '
             f'(model.conditional); leave it at 1.0, got {loss.adversarial_weight}')

@@ -1,0 +1,62 @@
+"""Unsupervised pseudo-labels: k-means clusters of the training images' pixels.
+
+A class-conditional GAN trained on cluster ids instead of labels (as in Self-Conditioned GANs,
+Liu et al. 2020, and Logo-GAN, Sage et al. 2018) is still an unsupervised model of p(x): G
+draws a cluster with its share of the training set, then an image of that cluster. Each
+cluster's share is fixed by the data, so G cannot over- or under-produce a whole region of the
+data, and it only has to connect the images within a cluster. Nothing here reads a label.
+"""
+
+import functools
+
+import numpy as np
+
+from gan_jax.data import images as image_data
+
+
+def _squared_distances(points, centres):
+  return (np.sum(points ** 2, 1, keepdims=True) - 2.0 * points @ centres.T
+          + np.sum(centres ** 2, 1)[None])
+
+
+def kmeans(points: np.ndarray, k: int, seed: int = 0, iterations: int = 30) -> np.ndarray:
+  """Cluster index (int32) of each row of `points` (N, D) after k-means++ seeding (Arthur &
+  Vassilvitskii 2007) and `iterations` Lloyd steps; an emptied cluster is re-seeded at the
+  point farthest from its centre. Deterministic given `seed`."""
+  points = np.asarray(points, np.float32)
+  if not 2 <= k <= len(points):
+    raise ValueError(f'k-means needs 2 <= k <= the number of points ({len(points)}), got {k}')
+  rng = np.random.default_rng(seed)
+  centres = [points[rng.integers(len(points))]]
+  nearest = _squared_distances(points, centres[0][None])[:, 0]
+  for _ in range(k - 1):
+    weights = np.maximum(nearest, 0.0).astype(np.float64)
+    centres.append(points[rng.choice(len(points), p=weights / weights.sum())])
+    nearest = np.minimum(nearest, _squared_distances(points, centres[-1][None])[:, 0])
+  centres = np.stack(centres)
+  for _ in range(iterations):
+    distances = _squared_distances(points, centres)
+    assignment = np.argmin(distances, 1)
+    for c in range(k):
+      members = assignment == c
+      if members.any():
+        centres[c] = points[members].mean(0)
+      else:
+        farthest = np.argmax(distances[np.arange(len(points)), assignment])
+        centres[c] = points[farthest]
+        assignment[farthest] = c
+  return np.argmin(_squared_distances(points, centres), 1).astype(np.int32)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(name: str, split: str, data_dir, k: int, seed: int) -> np.ndarray:
+  images = image_data.load_split(name, split, data_dir)
+  clusters = kmeans(image_data.to_model_range(images).reshape(len(images), -1), k, seed)
+  clusters.flags.writeable = False
+  return clusters
+
+
+def pixel_clusters(data_config, k: int, seed: int = 0) -> np.ndarray:
+  """k-means cluster ids of the configured split's images, in the split's order; computed once
+  per process (every host computes the same ids)."""
+  return _cached(data_config.name, data_config.split, data_config.data_dir, k, seed)

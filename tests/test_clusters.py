@@ -1,0 +1,74 @@
+"""Unsupervised pseudo-labels: k-means finds separated clusters, replaces the labels of a
+label-to-image run when asked, and the run's G is sampled with the clusters' shares."""
+
+import numpy as np
+import pytest
+
+from experiments.configs import mnist_clusters
+from gan_jax import data as data_module
+from gan_jax.data import clusters
+from gan_jax.data import images as image_data
+from gan_jax.errors import ConfigError
+from gan_jax.run import conditional
+from gan_jax.run.config import validate
+
+
+def _blobs(sizes, seed=0):
+  """Points around well-separated centres, with their true blob index."""
+  rng = np.random.default_rng(seed)
+  centres = rng.normal(size=(len(sizes), 5)) * 20
+  truth = np.repeat(np.arange(len(sizes)), sizes)
+  return centres[truth] + rng.normal(size=(len(truth), 5)), truth
+
+
+def test_kmeans_recovers_separated_blobs_and_is_a_lloyd_fixed_point():
+  points, truth = _blobs([50, 30, 120, 7])
+  found = clusters.kmeans(points, 4, seed=3)
+  # The same partition up to renaming: each found cluster is exactly one blob.
+  pairs = {(int(f), int(t)) for f, t in zip(found, truth)}
+  assert len(pairs) == 4 and len({f for f, _ in pairs}) == 4
+  np.testing.assert_array_equal(found, clusters.kmeans(points, 4, seed=3))   # deterministic
+  centres = np.stack([points[found == c].mean(0) for c in range(4)])
+  nearest = np.argmin(((points[:, None] - centres[None]) ** 2).sum(-1), 1)
+  np.testing.assert_array_equal(nearest, found)
+  with pytest.raises(ValueError, match='k-means needs'):
+    clusters.kmeans(points, 1)
+
+
+@pytest.fixture
+def two_kinds_of_images(monkeypatch):
+  """A fake 'mnist' train split: 80 dark and 20 bright 28x28 images (labels all 7: unread)."""
+  rng = np.random.default_rng(0)
+  images = np.concatenate([rng.integers(0, 30, (80, 28, 28, 1)),
+                           rng.integers(220, 256, (20, 28, 28, 1))]).astype(np.uint8)
+  monkeypatch.setattr(image_data, 'load_labeled_split',
+                      lambda *args, **kwargs: (images, np.full(100, 7)))
+  clusters._cached.cache_clear()
+  yield images
+  clusters._cached.cache_clear()
+
+
+def test_pseudo_labels_replace_the_labels_and_set_the_prior(two_kinds_of_images):
+  config = mnist_clusters.get_config()
+  config.data.pseudo_labels = config.model.num_classes = 2
+  labels = data_module.training_labels(config.data)
+  assert sorted(np.bincount(labels)) == [20, 80]
+  assert len(set(labels[:80])) == 1 and len(set(labels[80:])) == 1
+  batch = data_module.make_data(config.data, 10, 1, 0, labels=True).batches(0)
+  bright = batch['x'][0].reshape(10, -1).mean(1) > 128
+  np.testing.assert_array_equal(batch['y'][0] == labels[80], bright)
+  # G as a model of p(x): clusters drawn with their training shares (80 / 20).
+  drawn = conditional.prior_labels(config, 20000, seed=1)
+  share = np.mean(drawn == labels[80])
+  assert share == pytest.approx(0.2, abs=0.012)            # 4 standard errors
+  config.data.pseudo_labels = 0                            # the dataset's labels again
+  np.testing.assert_array_equal(data_module.training_labels(config.data), 7)
+
+
+def test_pseudo_labels_need_a_label_model_with_as_many_classes():
+  validate(mnist_clusters.get_config())
+  for field, value in (('conditional', 'none'), ('num_classes', 10)):
+    config = mnist_clusters.get_config()
+    config.model[field] = value
+    with pytest.raises(ConfigError, match='pseudo_labels'):
+      validate(config)
