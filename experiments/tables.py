@@ -14,6 +14,8 @@ import os
 import re
 import sys
 
+from gan_jax.tools import plots
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, 'experiments', 'results')
 BLOCK = re.compile(r'(<!-- table: (\w+) -->\n)(.*?)(<!-- /table -->)', re.S)
@@ -122,27 +124,34 @@ def _convergence_runs():
   return [json.load(open(p)) for p in sorted(glob.glob(os.path.join(RESULTS, 'convergence_*.json')))]
 
 
-CONVERGENCE_EPOCHS = (1, 2, 5, 10, 15, 20, 25)
+CONVERGENCE_EPOCHS = (1, 2, 3, 5, 10, 15, 20, 25)
 
 
-def convergence():
+def convergence(epochs=CONVERGENCE_EPOCHS, min_epochs=1):
   """experiments/convergence.py: FID (raw / EMA G) at chosen epochs, and the training wall time."""
   rows = []
   for r in _convergence_runs():
+    if len(r['epochs']) < min_epochs:
+      continue
     by_epoch = {e['epoch']: e for e in r['epochs']}
     cells = []
-    for epoch in CONVERGENCE_EPOCHS:
+    for epoch in epochs:
       e = by_epoch.get(epoch)
       cells.append('' if e is None else ' / '.join(
           f"{e[g]['fid']:.1f}" if g in e else '–' for g in ('raw', 'ema')))
     best = min((e[g]['fid'], e['epoch'], g) for e in r['epochs'] for g in ('raw', 'ema') if g in e)
     minutes = sum(e['train_seconds'] for e in r['epochs']) / 60
-    name = os.path.splitext(os.path.basename(r['config']))[0]
-    rows.append([r['dataset'], f"`{name}` ({r['trainer']})", *cells,
+    name, trainer = plots.convergence_run_name(r).rsplit(' (', 1)
+    rows.append([r['dataset'], f"`{name}` ({trainer}", *cells,
                  f'{best[0]:.1f} ({best[2]}, epoch {best[1]})',
                  f"{minutes:.0f} min / {len(r['epochs'])} epochs"])
-  return _rows(['dataset', 'recipe (trainer)', *(f'epoch {e}' for e in CONVERGENCE_EPOCHS),
+  return _rows(['dataset', 'recipe (trainer)', *(f'epoch {e}' for e in epochs),
                 'best FID', 'training wall time'], rows)
+
+
+def convergence_summary():
+  """The README's short form of `convergence`: runs of 5 epochs or more, at epochs 5, 10, 25."""
+  return convergence(epochs=(5, 10, 25), min_epochs=5)
 
 
 def sequences():

@@ -109,13 +109,22 @@ def save_points(points: np.ndarray, path: str, title: str = '') -> None:
   plt.close(fig)
 
 
+def convergence_run_name(record) -> str:
+  """A convergence record's recipe: its config file's name, with any `--config.` overrides of
+  its command (last key component=value), and the trainer."""
+  name = os.path.splitext(os.path.basename(record['config']))[0]
+  overrides = [arg.split('=', 1) for arg in record.get('command', '').split()
+               if arg.startswith('--config.') and '=' in arg]
+  extra = ' '.join(f"{key.rsplit('.', 1)[-1]}={value}" for key, value in overrides)
+  return f"{name}{' ' + extra if extra else ''} ({record['trainer']})"
+
+
 def plot_convergence(records, path: str) -> None:
   """FID against epoch and against training wall time, one line per run and generator
   (records written by experiments/convergence.py), on a log scale."""
   fig, (ax_epoch, ax_time) = plt.subplots(1, 2, figsize=(11, 4))
   for record in records:
-    name = os.path.splitext(os.path.basename(record['config']))[0]
-    name = f"{name} ({record['trainer']})"
+    name = convergence_run_name(record)
     epochs = record['epochs']
     seconds = np.cumsum([e['train_seconds'] for e in epochs]) / 60
     for generator, style in (('raw', '-'), ('ema', '--')):
