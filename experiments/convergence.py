@@ -30,7 +30,7 @@ from gan_jax.data import make_data
 from gan_jax.data import images as image_data
 from gan_jax.errors import ConfigError
 from gan_jax.run import cli, conditional, evaluation
-from gan_jax.run.config import condition_kind, n_critic, validate
+from gan_jax.run.config import n_critic, validate
 from gan_jax.run.train import train_and_evaluate
 from gan_jax.tools import plots
 
@@ -71,16 +71,11 @@ def _train_gan_jax(config, workdir, epoch_steps, record):
     if gan is None:
       gan, _ = evaluation.gan_and_example(config)
     scores = {'epoch': epoch, 'step': int(state.step), 'train_seconds': seconds}
-    for generator in evaluation.GENERATORS:
-      if condition_kind(config) == 'label':   # labels drawn with their training shares
-        samples = conditional.draw_from_prior(gan, state, config, _NUM_SAMPLES.value,
-                                              config.seed, generator)
-        results = {'num_samples': _NUM_SAMPLES.value,
-                   **evaluation.sample_metrics(samples, config.data)}
-      else:
-        results = evaluation.evaluate(gan, state, config.data, _NUM_SAMPLES.value, config.seed,
-                                      generator)
-      scores[generator] = {k: v for k, v in results.items() if k not in ('generator',)}
+    for generator in evaluation.GENERATORS:   # a label G: labels with their training shares
+      samples = conditional.draw_from_model(gan, state, config, _NUM_SAMPLES.value, config.seed,
+                                            generator)
+      scores[generator] = {'num_samples': _NUM_SAMPLES.value,
+                           **evaluation.sample_metrics(samples, config.data)}
     yield scores
 
 

@@ -5,7 +5,8 @@ python experiments/sample.py --workdir workdirs/mnist --num_samples=10000 --gene
 
 Writes <workdir>/samples_step_<N>_<generator>.npy (float32, the models' range: [-1, 1] for
 images, data units for points) and a PNG beside it (a grid of the first 64 images, or a
-scatter of the points). The generator is named as in evaluation: 'ema' or 'raw'.
+scatter of the points). The generator is named as in evaluation: 'ema' or 'raw'. A label-to-image
+run is sampled as a model of p(x): labels drawn with their shares of the training labels.
 """
 
 import os
@@ -13,7 +14,7 @@ import os
 import numpy as np
 from absl import flags
 
-from gan_jax.run import cli, evaluation
+from gan_jax.run import cli, conditional, evaluation
 from gan_jax.tools import plots
 
 _WORKDIR = cli.define_workdir("A training run's workdir.")
@@ -28,7 +29,8 @@ def main(argv):
   del argv
   workdir = os.path.abspath(_WORKDIR.value)
   config, gan, state = evaluation.load_run(workdir, _DATA_DIR.value)
-  samples = evaluation.draw_samples(gan, state, _NUM_SAMPLES.value, _SEED.value, _GENERATOR.value)
+  samples = conditional.draw_from_model(gan, state, config, _NUM_SAMPLES.value, _SEED.value,
+                                        _GENERATOR.value)
   stem = os.path.join(workdir, f'samples_step_{int(state.step)}_{_GENERATOR.value}')
   np.save(stem + '.npy', samples.astype(np.float32))
   title = f'{_GENERATOR.value} G, step {int(state.step)}'

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import SHARED_TFDS
@@ -50,3 +51,16 @@ def test_peer_trains_on_the_same_batches(tmp_path, mnist_config):
   record = _run(tmp_path, f'--config={mnist_config}', '--epochs=1', '--peer', *TINY)
   assert record['trainer'] == 'torch' and record['epochs'][0]['step'] == 2
   assert record['epochs'][0]['raw']['fid'] > 0
+
+
+def test_a_pseudo_label_run_is_scored_and_sampled_as_a_model_of_p_x(tmp_path, shared_tfds):
+  config = os.path.join(ROOT, 'experiments', 'configs', 'mnist_clusters.py')
+  record = _run(tmp_path, f'--config={config}', '--epochs=1', '--config.data.pseudo_labels=2',
+                '--config.model.num_classes=2', *TINY)
+  assert record['epochs'][0]['raw']['fid'] > 0 and record['epochs'][0]['ema']['fid'] > 0
+  result = subprocess.run([sys.executable, os.path.join(ROOT, 'experiments', 'sample.py'),
+                           f'--workdir={tmp_path}', '--num_samples=10', f'--data_dir={SHARED_TFDS}'],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+  assert result.returncode == 0, result.stderr[-3000:]
+  samples = np.load(tmp_path / 'samples_step_2_ema.npy')
+  assert samples.shape == (10, 28, 28, 1) and np.all(np.abs(samples) <= 1)

@@ -23,7 +23,8 @@ from gan_jax.metrics.distances import fid
 from gan_jax.models.conditional import visible_mask
 from gan_jax.run.config import condition_kind
 from gan_jax.data import training_labels
-from gan_jax.run.evaluation import FEATURE_DATASETS, GENERATORS, reference_features, sample_metrics
+from gan_jax.run.evaluation import (FEATURE_DATASETS, GENERATORS, draw_samples,
+                                    reference_features, sample_metrics)
 
 
 def draw_for_conditions(gan, state, batch: dict, seed: int, generator: str = 'ema',
@@ -57,6 +58,19 @@ def draw_from_prior(gan, state, config, num_samples: int, seed: int = 0,
   """G(z, label) for labels from `prior_labels`: samples of p(x) = sum_y p(y) p(x | y)."""
   labels = prior_labels(config, num_samples, seed)
   return draw_for_conditions(gan, state, {'y': labels}, seed, generator)
+
+
+def draw_from_model(gan, state, config, num_samples: int, seed: int = 0,
+                    generator: str = 'ema') -> np.ndarray:
+  """Samples of the run's model of p(x): an unconditional G's, or a label-to-image G's with
+  labels from `prior_labels`. A completion G models p(lower half | upper half) only."""
+  kind = condition_kind(config)
+  if kind == 'completion':
+    raise ConfigError('a completion G needs the visible half of a real image: evaluate it with '
+                      'experiments/conditional.py')
+  if kind == 'label':
+    return draw_from_prior(gan, state, config, num_samples, seed, generator)
+  return draw_samples(gan, state, num_samples, seed, generator)
 
 
 def held_out(config):
