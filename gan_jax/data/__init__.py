@@ -83,8 +83,8 @@ def _labeled_data(data_config, batch_size, n_critic, seed, process_index, proces
                       'labelled TFDS image dataset (mnist, fashion_mnist)')
   if data_config.image_size is not None:
     raise ConfigError('data.image_size is not supported with labels; leave it unset')
-  images, label_array = image_data.load_labeled_split(data_config.name, data_config.split,
-                                                      data_config.data_dir, data_config.download)
+  images, _ = image_data.load_labeled_split(data_config.name, data_config.split,
+                                            data_config.data_dir, data_config.download)
   label_array = training_labels(data_config)
   source = image_data.ImageBatches(images, batch_size, seed, process_index, process_count,
                                    labels=label_array)
