@@ -120,26 +120,30 @@ def convergence_run_name(record) -> str:
 
 
 def plot_convergence(records, path: str) -> None:
-  """FID against epoch and against training wall time, one line per run and generator
-  (records written by experiments/convergence.py), on a log scale."""
-  fig, (ax_epoch, ax_time) = plt.subplots(1, 2, figsize=(11, 4))
-  for record in records:
+  """FID against epoch and against training wall time, one colour per run (raw G solid, EMA G
+  dashed; records written by experiments/convergence.py), on a log scale."""
+  legend_inches = 0.2 * len(records) + 0.1   # two columns of raw and EMA lines, 7 pt
+  height = 4.2 + legend_inches
+  fig, (ax_epoch, ax_time) = plt.subplots(1, 2, figsize=(11, height))
+  colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
+  for index, record in enumerate(records):
     name = convergence_run_name(record)
     epochs = record['epochs']
     seconds = np.cumsum([e['train_seconds'] for e in epochs]) / 60
+    colour = colours[index % len(colours)]
     for generator, style in (('raw', '-'), ('ema', '--')):
       if generator not in epochs[0]:
         continue
       fids = [e[generator]['fid'] for e in epochs]
-      label = f'{name}, {generator} G'
-      line, = ax_epoch.plot([e['epoch'] for e in epochs], fids, style, label=label)
-      ax_time.plot(seconds, fids, style, color=line.get_color(), label=label)
+      ax_epoch.plot([e['epoch'] for e in epochs], fids, style, color=colour,
+                    label=f'{name}, {generator} G')
+      ax_time.plot(seconds, fids, style, color=colour)
   for ax, xlabel in ((ax_epoch, 'epoch'), (ax_time, 'training wall time (min)')):
     ax.set_yscale('log')
     ax.set_xlabel(xlabel)
     ax.set_ylabel('FID (project classifier, 10k samples)')
     ax.grid(True, which='both', alpha=0.3)
-  ax_epoch.legend(fontsize=7)
-  fig.tight_layout()
+  fig.legend(loc='lower center', ncol=2, fontsize=7, frameon=False)
+  fig.tight_layout(rect=(0, legend_inches / height, 1, 1))
   fig.savefig(path, dpi=100)
   plt.close(fig)
