@@ -141,8 +141,7 @@ def convergence(epochs=CONVERGENCE_EPOCHS, min_epochs=1):
           f"{e[g]['fid']:.1f}" if g in e else '–' for g in ('raw', 'ema')))
     best = min((e[g]['fid'], e['epoch'], g) for e in r['epochs'] for g in ('raw', 'ema') if g in e)
     minutes = sum(e['train_seconds'] for e in r['epochs']) / 60
-    name, trainer = plots.convergence_run_name(r).rsplit(' (', 1)
-    rows.append([r['dataset'], f"`{name}` ({trainer}", *cells,
+    rows.append([r['dataset'], f"`{plots.convergence_recipe(r)}` ({r['trainer']})", *cells,
                  f'{best[0]:.1f} ({best[2]}, epoch {best[1]})',
                  f"{minutes:.0f} min / {len(r['epochs'])} epochs"])
   return _rows(['dataset', 'recipe (trainer)', *(f'epoch {e}' for e in epochs),

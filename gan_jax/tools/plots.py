@@ -109,14 +109,14 @@ def save_points(points: np.ndarray, path: str, title: str = '') -> None:
   plt.close(fig)
 
 
-def convergence_run_name(record) -> str:
+def convergence_recipe(record) -> str:
   """A convergence record's recipe: its config file's name, with any `--config.` overrides of
-  its command (last key component=value), and the trainer."""
+  its command (last key component=value)."""
   name = os.path.splitext(os.path.basename(record['config']))[0]
   overrides = [arg.split('=', 1) for arg in record.get('command', '').split()
                if arg.startswith('--config.') and '=' in arg]
   extra = ' '.join(f"{key.rsplit('.', 1)[-1]}={value}" for key, value in overrides)
-  return f"{name}{' ' + extra if extra else ''} ({record['trainer']})"
+  return f"{name}{' ' + extra if extra else ''}"
 
 
 def plot_convergence(records, path: str) -> None:
@@ -127,7 +127,7 @@ def plot_convergence(records, path: str) -> None:
   fig, (ax_epoch, ax_time) = plt.subplots(1, 2, figsize=(11, height))
   colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
   for index, record in enumerate(records):
-    name = convergence_run_name(record)
+    name = f"{convergence_recipe(record)} ({record['trainer']})"
     epochs = record['epochs']
     seconds = np.cumsum([e['train_seconds'] for e in epochs]) / 60
     colour = colours[index % len(colours)]
