@@ -26,7 +26,7 @@ import time
 from absl import flags
 from ml_collections import config_flags
 
-from gan_jax.data import make_data
+from gan_jax.data import epoch_batches, make_data
 from gan_jax.data import images as image_data
 from gan_jax.errors import ConfigError
 from gan_jax.run import cli, conditional, evaluation
@@ -56,8 +56,7 @@ def _record(workdir):
 
 def _epoch_steps(config):
   """G steps per epoch: the training split's full batches, n_critic of them per G step."""
-  images = image_data.load_split(config.data.name, config.data.split, config.data.data_dir)
-  return len(images) // (config.batch_size * n_critic(config))
+  return epoch_batches(config.data, config.batch_size) // n_critic(config)
 
 
 def _train_gan_jax(config, workdir, epoch_steps, record):

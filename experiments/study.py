@@ -8,6 +8,10 @@ python experiments/study.py --workdir=workdirs/study --data_dir=../shared/data/t
 GPU setting (closer to the paper: more runs, longer, full width):
 python experiments/study.py --workdir=workdirs/study_gpu --runs=32 --steps=20000 --width=64 \
     --toy_steps=25000 --search_n_critic --data_dir=...
+Converged study, each loss with its own published settings (TUNED) and K seeds, for a number of
+epochs (D's passes over the split), FID also at --eval_epochs:
+python experiments/study.py --workdir=workdirs/study_tuned --hyperparameters=tuned \
+    --methods=non_saturating,lsgan,wgan_gp,hinge,vae --datasets=mnist --epochs=10 --eval_epochs=2,5 ...
 First it prints the speed of K=8 vmapped runs against 8 sequential ones (--speed_only stops there).
 """
 
@@ -21,12 +25,21 @@ from absl import flags
 
 from gan_jax.run import cli, study
 from gan_jax.run.config import build_gan, n_critic, objective
-from gan_jax.data import make_data
+from gan_jax.data import epoch_batches, make_data
+from gan_jax.errors import ConfigError
 from gan_jax.run.population import create_population, make_population_train_step
 from gan_jax.core.state import create_state
 from gan_jax.core.steps import make_train_step
 from experiments.configs import mnist_dcgan, toy2d_grid, toy2d_ring
 
+# Each loss's own settings as published, for --hyperparameters=tuned: DCGAN's Adam (Radford et
+# al. 2016) for the one-step losses, and WGAN-GP's MNIST settings (Gulrajani et al. 2017: Adam
+# 1e-4, betas 0.5 and 0.9, 5 critic steps, no BatchNorm in the critic).
+TUNED = {'minimax': dict(lr=2e-4, b1=0.5, b2=0.999, n_critic=1),
+         'non_saturating': dict(lr=2e-4, b1=0.5, b2=0.999, n_critic=1),
+         'lsgan': dict(lr=2e-4, b1=0.5, b2=0.999, n_critic=1),
+         'hinge': dict(lr=2e-4, b1=0.5, b2=0.999, n_critic=1),
+         'wgan_gp': dict(lr=1e-4, b1=0.5, b2=0.9, n_critic=5)}
 LOSSES = ['minimax', 'non_saturating', 'lsgan', 'wgan', 'wgan_gp', 'dragan', 'hinge']
 PACGAN_TABLE1 = {'ring8': 'GAN: 6.3 of 8 modes; PacGAN2: 7.9 of 8 (about 95-98% high quality)',
                  'grid25': 'GAN: 17.3 of 25 modes; PacGAN2: 23.8 of 25 (about 95-98% high quality)'}
@@ -38,9 +51,18 @@ _RUNS = flags.DEFINE_integer('runs', 3, 'Runs per method (random hyperparameters
 _STEPS = flags.DEFINE_integer('steps', 400, 'G steps per image run.')
 _TOY_STEPS = flags.DEFINE_integer('toy_steps', 5000, 'G steps per toy run.')
 _WIDTH = flags.DEFINE_integer('width', 32, 'DCGAN base width (64 is the full DCGAN-28).')
+_HYPERPARAMETERS = flags.DEFINE_enum(
+    'hyperparameters', 'random', ['random', 'tuned'],
+    'random: lr and beta1 drawn per run (the paper\'s search); tuned: each loss\'s TUNED settings, '
+    'runs differ only in seed (image data).')
+_EPOCHS = flags.DEFINE_float('epochs', None, 'Image runs: length in epochs (D batches over the '
+                             'split; n_critic per G step), instead of --steps.')
+_EVAL_EPOCHS = flags.DEFINE_list('eval_epochs', [], 'Image runs with --epochs: FID also after '
+                                 'these epochs (the curve).')
 _SEARCH_N_CRITIC = flags.DEFINE_boolean('search_n_critic', False, 'Sample n_critic in {1, 5}.')
 _EVAL_SAMPLES = flags.DEFINE_integer('eval_samples', 10000, 'Samples for FID.')
 _DATA_DIR = cli.define_data_dir()
+_SPEED = flags.DEFINE_boolean('speed', True, 'First the vmap speed comparison.')
 _SPEED_ONLY = flags.DEFINE_boolean('speed_only', False, 'Only the vmap speed comparison.')
 _SPEED_STEPS = flags.DEFINE_integer('speed_steps', None, 'Steps of the speed comparison '
                                     '(default 1000 on toy data, 100 on images).')
@@ -63,7 +85,15 @@ def method_config(dataset, method, rng):
   if method == 'vae':
     return config
   config.loss.name = method               # n_critic: the objective's own unless searched
-  if _SEARCH_N_CRITIC.value:
+  if _HYPERPARAMETERS.value == 'tuned':
+    if method not in TUNED or dataset in ('ring8', 'grid25'):
+      raise ConfigError(f'--hyperparameters=tuned has settings for {sorted(TUNED)} on image data, '
+                        f'not {method!r} on {dataset!r}')
+    tuned = TUNED[method]
+    config.optim.lr, config.optim.b1, config.optim.b2 = tuned['lr'], tuned['b1'], tuned['b2']
+    config.n_critic = tuned['n_critic']
+    config.g_samples = 'reuse' if tuned['n_critic'] == 1 else 'fresh'
+  elif _SEARCH_N_CRITIC.value:
     config.n_critic = int(rng.choice([1, 5]))
   if objective(config).needs_independent_examples:
     config.model.d_batch_norm = False
@@ -102,28 +132,59 @@ def speed_comparison(dataset, strategy, k=8, steps=None):
           'speedup': sequential / vmapped}
 
 
+def _length(config, toy):
+  """G steps per run, and the G steps after which the curve's FIDs are taken: {step: epoch}."""
+  if toy or _EPOCHS.value is None:
+    return (_TOY_STEPS.value if toy else _STEPS.value), {}
+  per_epoch = epoch_batches(config.data, config.batch_size) / n_critic(config)
+  marks = {round(float(e) * per_epoch): float(e) for e in _EVAL_EPOCHS.value
+           if float(e) < _EPOCHS.value}
+  return round(_EPOCHS.value * per_epoch), marks
+
+
 def run_method(dataset, method, rng):
   toy = dataset in ('ring8', 'grid25')
-  steps = _TOY_STEPS.value if toy else _STEPS.value
   seeds = [int(s) for s in rng.integers(0, 2 ** 31 - 1, _RUNS.value)]
   config = method_config(dataset, method, rng)
+  steps, marks = _length(config, toy)
   samples = 2500 if toy else _EVAL_SAMPLES.value
+  curves = [[] for _ in seeds]
+
+  def evaluate(model, states):
+    if method == 'vae':
+      return study.evaluate_vae_population(model, states, config.data, samples)
+    return study.evaluate_population(model, states, config.data, samples)
+
+  def checkpoint(step, model, states):
+    for curve, result in zip(curves, evaluate(model, states)):
+      curve.append({'epoch': marks[step], 'step': step, 'fid': result['fid']})
+    print(f'    epoch {marks[step]:g}: FID ' + ' '.join(f'{c[-1]["fid"]:.1f}' for c in curves),
+          flush=True)
+
   if method == 'vae':
     # A 2-d code for 2-d points: with 16 the posterior collapses and E[x|z] sits at the origin.
-    model, states, seconds = study.train_vae_population(config, seeds, steps,
-                                                        latent_dim=2 if toy else 16)
-    results = study.evaluate_vae_population(model, states, config.data, samples)
+    model, states, seconds = study.train_vae_population(
+        config, seeds, steps, latent_dim=2 if toy else 16, checkpoint_steps=marks,
+        checkpoint=checkpoint)
     hyper = [{'lr': 1e-3} for _ in seeds]
+  elif _HYPERPARAMETERS.value == 'tuned':
+    model, states, seconds = study.train_gan_population(
+        config, seeds, None, None, None, steps, checkpoint_steps=marks, checkpoint=checkpoint)
+    hyper = [{'lr': config.optim.lr, 'b1': config.optim.b1, 'b2': config.optim.b2,
+              'n_critic': n_critic(config)} for _ in seeds]
   else:
     base_lr = 1e-3 if toy else 2e-4
     lrs = base_lr * 10 ** rng.uniform(-0.5, 0.5, _RUNS.value)      # log-uniform around the default
     b1s = rng.choice([0.0, 0.5, 0.9], _RUNS.value)
-    gan, population, seconds = study.train_gan_population(config, seeds, lrs, lrs, b1s, steps)
-    results = study.evaluate_population(gan, population, config.data, samples)
+    model, states, seconds = study.train_gan_population(
+        config, seeds, lrs, lrs, b1s, steps, checkpoint_steps=marks, checkpoint=checkpoint)
     hyper = [{'lr': float(lr), 'b1': float(b1), 'n_critic': n_critic(config)}
              for lr, b1 in zip(lrs, b1s)]
-  for result, h, seed in zip(results, hyper, seeds):
-    result.update(h, seed=seed)
+  results = evaluate(model, states)
+  for result, h, seed, curve in zip(results, hyper, seeds, curves):
+    result.update(h, seed=seed, steps=steps)
+    if _EPOCHS.value is not None and not toy:
+      result['curve'] = curve + [{'epoch': _EPOCHS.value, 'step': steps, 'fid': result['fid']}]
   print(f'  {dataset:14} {method:15} {len(seeds)} runs, {steps} steps: {seconds:6.1f} s  ' +
         ('modes ' + ' '.join(str(int(r['modes_captured'])) for r in results) if toy else
          'FID ' + ' '.join(f'{r["fid"]:.1f}' for r in results)), flush=True)
@@ -150,20 +211,38 @@ def summarize(dataset, rows, workdir):
   fig, ax = plt.subplots(figsize=(8, 3.8))
   ax.boxplot([[r[key] for r in row['runs']] for row in rows], tick_labels=[r['method'] for r in rows])
   ax.set_ylabel('modes captured' if toy else 'FID (project classifier, test split)')
-  ax.set_title(f'{dataset}: {len(rows[0]["runs"])} runs per method (random lr, beta1, seed)')
+  search = ('random lr, beta1, seed' if _HYPERPARAMETERS.value == 'random' else
+            "each loss's published settings, seeds")
+  length = f', {_EPOCHS.value:g} epochs' if _EPOCHS.value is not None and not toy else ''
+  ax.set_title(f'{dataset}: {len(rows[0]["runs"])} runs per method ({search}{length})')
   plt.setp(ax.get_xticklabels(), rotation=30)
   fig.tight_layout()
   fig.savefig(os.path.join(workdir, f'study_{dataset}.png'), dpi=100)
   plt.close(fig)
+  if all('curve' in r for row in rows for r in row['runs']):
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for row, colour in zip(rows, plt.rcParams['axes.prop_cycle'].by_key()['color']):
+      for i, run in enumerate(row['runs']):
+        ax.plot([p['epoch'] for p in run['curve']], [p['fid'] for p in run['curve']], 'o-',
+                color=colour, alpha=0.8, label=row['method'] if i == 0 else None)
+    ax.set_yscale('log')
+    ax.set_xlabel('epoch')
+    ax.set_ylabel('FID (project classifier, test split)')
+    ax.set_title(f'{dataset}: each run (one colour per method)')
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(workdir, f'study_{dataset}_curve.png'), dpi=100)
+    plt.close(fig)
   return table
 
 
 def main(argv):
   del argv
   workdir = cli.open_workdir(_WORKDIR)
-  report = {'speed': []}
+  report = {'speed': [], 'hyperparameters': _HYPERPARAMETERS.value, 'epochs': _EPOCHS.value,
+            'width': _WIDTH.value}
   for dataset in ('ring8', 'mnist'):
-    if dataset not in _DATASETS.value and not _SPEED_ONLY.value:
+    if not _SPEED_ONLY.value and (dataset not in _DATASETS.value or not _SPEED.value):
       continue
     for strategy in ('vmap', 'unroll'):
       report['speed'].append(speed_comparison(dataset, strategy, steps=_SPEED_STEPS.value))

@@ -61,3 +61,28 @@ def test_study_on_the_ring(tmp_path):
   assert all(len(row['runs']) == 2 for row in report['ring8']['rows'])
   assert {s['strategy'] for s in report['speed']} == {'vmap', 'unroll'}
   assert os.path.getsize(tmp_path / 'study_ring8.png') > 1000
+
+
+def test_tuned_study_trains_each_loss_for_the_same_epochs(tmp_path, data_dir):
+  """Equal epochs are equal D batches: WGAN-GP's 5 critic steps give it a fifth of the G steps."""
+  _run('study.py', tmp_path, f'--data_dir={data_dir}', '--datasets=mnist', '--nospeed',
+       '--methods=non_saturating,wgan_gp,vae', '--hyperparameters=tuned', '--runs=2',
+       '--epochs=0.1', '--eval_epochs=0.05', '--eval_samples=100', '--width=8')
+  rows = {row['method']: row['runs'] for row in json.load(open(tmp_path / 'study.json'))['mnist']['rows']}
+  assert [run['steps'] for run in rows['non_saturating']] == [94, 94]      # 0.1 * 937 batches
+  assert [run['steps'] for run in rows['wgan_gp']] == [19, 19]             # 0.1 * 937 / 5
+  assert (rows['wgan_gp'][0]['lr'], rows['wgan_gp'][0]['b2'], rows['wgan_gp'][0]['n_critic']) == \
+      (1e-4, 0.9, 5)
+  for runs in rows.values():
+    assert [p['epoch'] for p in runs[0]['curve']] == [0.05, 0.1]
+    assert runs[0]['curve'][-1]['fid'] == runs[0]['fid']
+  assert os.path.getsize(tmp_path / 'study_mnist_curve.png') > 1000
+
+
+def test_tuned_study_refuses_a_loss_without_published_settings(tmp_path, data_dir):
+  result = subprocess.run([sys.executable, os.path.join(ROOT, 'experiments', 'study.py'),
+                           f'--workdir={tmp_path}', f'--data_dir={data_dir}', '--datasets=mnist',
+                           '--nospeed', '--methods=dragan', '--hyperparameters=tuned'],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+  assert result.returncode != 0
+  assert "--hyperparameters=tuned has settings for" in result.stderr.strip().splitlines()[-1]

@@ -109,6 +109,13 @@ def training_labels(data_config) -> np.ndarray:
   return labels
 
 
+def epoch_batches(data_config, batch_size: int) -> int:
+  """Full batches in one pass over the image split: an epoch, in D batches (a G step with
+  n_critic D steps uses n_critic of them)."""
+  return len(image_data.load_split(data_config.name, data_config.split, data_config.data_dir)) \
+      // batch_size
+
+
 def prefetch(batches: Callable, first_step: int, last_step: int, depth: int = 2):
   """Yields batches(step) for step in [first_step, last_step), made ahead in a thread."""
   buffer = queue.Queue(maxsize=depth)

@@ -2,7 +2,7 @@
 streams, and evaluate each; train K VAEs the same way. Used by experiments/study.py."""
 
 import time
-from typing import Sequence
+from typing import Callable, Optional, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -27,17 +27,35 @@ def _population_batches(config, seeds):
   return streams[0].example_shape, batches
 
 
-def train_gan_population(config, seeds: Sequence[int], g_lr, d_lr, b1, num_steps: int):
-  """K runs of the GAN `config` describes, vmapped; returns (gan, population, seconds)."""
+Checkpoint = Callable[[int, object, object], None]   # (steps done, model, stacked states)
+
+
+def _train(step, states, batches, num_steps: int, model, checkpoint_steps: Sequence[int] = (),
+           checkpoint: Optional[Checkpoint] = None):
+  """num_steps population steps; `checkpoint` (an evaluation, say) after each of
+  `checkpoint_steps`, its time left out of the returned training seconds."""
+  seconds, start = 0.0, time.perf_counter()
+  for i in range(num_steps):
+    states, _ = step(states, batches(i))
+    if checkpoint is not None and i + 1 in checkpoint_steps:
+      jax.block_until_ready(states)
+      seconds += time.perf_counter() - start
+      checkpoint(i + 1, model, states)
+      start = time.perf_counter()
+  jax.block_until_ready(states)
+  return states, seconds + time.perf_counter() - start
+
+
+def train_gan_population(config, seeds: Sequence[int], g_lr, d_lr, b1, num_steps: int,
+                         checkpoint_steps: Sequence[int] = (), checkpoint: Optional[Checkpoint] = None):
+  """K runs of the GAN `config` describes, vmapped; returns (gan, population, seconds).
+  None for g_lr, d_lr or b1 keeps the config's own for every run."""
   example_shape, batches = _population_batches(config, seeds)
   gan = build_gan(config, example_shape)
   population = create_population(gan, seeds, jnp.zeros(example_shape), g_lr, d_lr, b1)
-  step = make_population_train_step(gan)
-  start = time.perf_counter()
-  for i in range(num_steps):
-    population, metrics = step(population, batches(i))
-  jax.block_until_ready(population)
-  return gan, population, time.perf_counter() - start
+  population, seconds = _train(make_population_train_step(gan), population, batches, num_steps,
+                               gan, checkpoint_steps, checkpoint)
+  return gan, population, seconds
 
 
 def evaluate_population(gan, population, data_config, num_samples: int, seed: int = 0,
@@ -57,7 +75,8 @@ def make_vae(example_shape, likelihood: str, latent_dim: int, learning_rate: flo
 
 
 def train_vae_population(config, seeds: Sequence[int], num_steps: int, latent_dim: int = 16,
-                         learning_rate: float = 1e-3, variational: bool = True):
+                         learning_rate: float = 1e-3, variational: bool = True,
+                         checkpoint_steps: Sequence[int] = (), checkpoint: Optional[Checkpoint] = None):
   """K VAEs (or auto-encoders) on the configured data, vmapped; returns (model, states, seconds)."""
   example_shape, batches = _population_batches(config, seeds)
   likelihood = 'bernoulli' if len(example_shape) == 3 else 'gaussian'
@@ -66,11 +85,9 @@ def train_vae_population(config, seeds: Sequence[int], num_steps: int, latent_di
   states = jax.tree.map(lambda *x: jnp.stack(x), *[
       vae.create_ae_state(model, jax.random.PRNGKey(s), jnp.zeros(example_shape)) for s in seeds])
   step = jax.jit(jax.vmap(lambda s, x: vae.ae_train_step(s, x, model=model)), donate_argnums=0)
-  start = time.perf_counter()
-  for i in range(num_steps):
-    states, _ = step(states, to_model_range(batches(i)[:, 0]))
-  jax.block_until_ready(states)
-  return model, states, time.perf_counter() - start
+  states, seconds = _train(step, states, lambda i: to_model_range(batches(i)[:, 0]), num_steps,
+                           model, checkpoint_steps, checkpoint)
+  return model, states, seconds
 
 
 def evaluate_vae_population(model, states, data_config, num_samples: int, seed: int = 0):
