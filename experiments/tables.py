@@ -14,6 +14,8 @@ import os
 import re
 import sys
 
+import numpy as np
+
 from gan_jax.tools import plots
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -39,6 +41,44 @@ def study_images():
   rows = [[f'`{method}`'] + [f"{tables[d][method]['best']:.0f} / {tables[d][method]['median']:.0f}"
                             for d in tables] for method in tables['mnist']]
   return _rows(['method', 'MNIST FID best / median', 'Fashion-MNIST FID best / median'], rows)
+
+
+STUDY_TUNED = (('mnist', 'MNIST'), ('fashion_mnist', 'Fashion-MNIST'))
+
+
+def _study_tuned(dataset):
+  return _load(f'study_tuned_{dataset}.json')[dataset]['rows']
+
+
+def _settings(run):
+  if 'b1' not in run:
+    return f"Adam {run['lr']:g}"
+  return f"Adam {run['lr']:g}, {run['b1']:g} / {run['b2']:g}, n_critic {run['n_critic']}"
+
+
+def _study_tuned_table(dataset):
+  rows = []
+  for row in _study_tuned(dataset):
+    fids = np.array([run['fid'] for run in row['runs']])
+    curve = [np.median([run['curve'][i]['fid'] for run in row['runs']])
+             for i in range(len(row['runs'][0]['curve']) - 1)]
+    rows.append([f"`{row['method']}`", _settings(row['runs'][0])]
+                + [f'{v:.1f}' for v in curve]
+                + [', '.join(f'{v:.1f}' for v in fids), f'{fids.mean():.1f} ± {fids.std(ddof=1):.1f}',
+                   f"{row['seconds'] / 60:.0f} min"])
+  epochs = [f"{p['epoch']:g}" for p in _study_tuned(dataset)[0]['runs'][0]['curve']]
+  return _rows(['method', 'settings'] + [f'median FID, epoch {e}' for e in epochs[:-1]]
+               + [f'FID epoch {epochs[-1]}, 3 seeds', 'mean ± s.d.', 'training (3 runs, one core)'],
+               rows)
+
+
+def study_tuned_mnist():
+  """The converged study on MNIST: each loss's published settings, 3 seeds, FID per epoch."""
+  return _study_tuned_table('mnist')
+
+
+def study_tuned_fashion_mnist():
+  return _study_tuned_table('fashion_mnist')
 
 
 def study_grid():
