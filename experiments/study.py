@@ -35,10 +35,8 @@ from experiments.configs import mnist_dcgan, toy2d_grid, toy2d_ring
 # Each loss's own settings as published, for --hyperparameters=tuned: DCGAN's Adam (Radford et
 # al. 2016) for the one-step losses, and WGAN-GP's MNIST settings (Gulrajani et al. 2017: Adam
 # 1e-4, betas 0.5 and 0.9, 5 critic steps, no BatchNorm in the critic).
-TUNED = {'minimax': dict(lr=2e-4, b1=0.5, b2=0.999, n_critic=1),
-         'non_saturating': dict(lr=2e-4, b1=0.5, b2=0.999, n_critic=1),
-         'lsgan': dict(lr=2e-4, b1=0.5, b2=0.999, n_critic=1),
-         'hinge': dict(lr=2e-4, b1=0.5, b2=0.999, n_critic=1),
+_DCGAN_ADAM = dict(lr=2e-4, b1=0.5, b2=0.999, n_critic=1)
+TUNED = {**{loss: _DCGAN_ADAM for loss in ('minimax', 'non_saturating', 'lsgan', 'hinge')},
          'wgan_gp': dict(lr=1e-4, b1=0.5, b2=0.9, n_critic=5)}
 LOSSES = ['minimax', 'non_saturating', 'lsgan', 'wgan', 'wgan_gp', 'dragan', 'hinge']
 PACGAN_TABLE1 = {'ring8': 'GAN: 6.3 of 8 modes; PacGAN2: 7.9 of 8 (about 95-98% high quality)',

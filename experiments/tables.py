@@ -57,8 +57,8 @@ def _settings(run):
 
 
 def _study_tuned_table(dataset):
-  rows = []
-  for row in _study_tuned(dataset):
+  study, rows = _study_tuned(dataset), []
+  for row in study:
     fids = np.array([run['fid'] for run in row['runs']])
     curve = [np.median([run['curve'][i]['fid'] for run in row['runs']])
              for i in range(len(row['runs'][0]['curve']) - 1)]
@@ -66,7 +66,7 @@ def _study_tuned_table(dataset):
                 + [f'{v:.1f}' for v in curve]
                 + [', '.join(f'{v:.1f}' for v in fids), f'{fids.mean():.1f} ± {fids.std(ddof=1):.1f}',
                    f"{row['seconds'] / 60:.0f} min"])
-  epochs = [f"{p['epoch']:g}" for p in _study_tuned(dataset)[0]['runs'][0]['curve']]
+  epochs = [f"{p['epoch']:g}" for p in study[0]['runs'][0]['curve']]
   return _rows(['method', 'settings'] + [f'median FID, epoch {e}' for e in epochs[:-1]]
                + [f'FID epoch {epochs[-1]}, 3 seeds', 'mean ± s.d.', 'training (3 runs, one core)'],
                rows)
