@@ -14,7 +14,8 @@ from conftest import assert_trees_equal
 from experiments.configs import mnist_infogan
 from gan_jax.core.objectives import get_objective
 from gan_jax.core.state import GAN, create_state
-from gan_jax.core.steps import d_step, g_step, generate_for_training, pathwise_grads
+from gan_jax.core.steps import Pathwise, d_step, g_step, generate_for_training
+from gan_jax.core.terms import TERMS
 from gan_jax.errors import ConfigError
 from gan_jax.models.dcgan import DCGANDiscriminator, DCGANGenerator, latent_code
 from gan_jax.run.config import adam, build_gan, validate
@@ -26,8 +27,9 @@ def tiny_infogan(class_weight=0.5):
   return GAN(DCGANGenerator((28, 28, 1), 8, code_categories=CATEGORIES),
              DCGANDiscriminator(8, batch_norm=False, code_categories=CATEGORIES),
              adam(1e-3, 0.5, 0.999), adam(1e-3, 0.5, 0.999), get_objective('non_saturating'),
-             z_dim=6, batch_size=4, joint_d_call=True, class_weight=class_weight,
-             latent_code=functools.partial(latent_code, categories=CATEGORIES))
+             z_dim=6, batch_size=4, joint_d_call=True,
+             terms=(TERMS['infogan'](class_weight,
+                                     functools.partial(latent_code, categories=CATEGORIES)),))
 
 
 def _state(gan):
@@ -73,12 +75,13 @@ def test_both_losses_add_lambda_times_the_code_cross_entropy():
   key = jax.random.PRNGKey(3)
   samples = generate_for_training(gan, state, key)
   z = jax.random.normal(jax.random.fold_in(key, 0), (4, 6))
-  np.testing.assert_array_equal(samples.code, latent_code(z, CATEGORIES))
+  np.testing.assert_array_equal(samples.z, z)
+  code = latent_code(z, CATEGORIES)
   d = lambda x: gan.discriminator.apply({'params': state.d_params}, x, train=True)
   (real_logits, _), (fake_logits, fake_codes) = d(real), d(samples.x)
   _, metrics = jax.jit(functools.partial(d_step, gan=gan))(state, real, key)
   # D: the BCE of the adversarial head, plus lambda * CE(Q(G(z)), code); no term on real data.
-  assert float(metrics['d_code']) == pytest.approx(0.5 * _ce(fake_codes, samples.code), rel=1e-5)
+  assert float(metrics['d_code']) == pytest.approx(0.5 * _ce(fake_codes, code), rel=1e-5)
   bce = np.mean(np.logaddexp(0, -np.asarray(real_logits))) + np.mean(
       np.logaddexp(0, np.asarray(fake_logits)))
   assert float(metrics['d_loss']) == pytest.approx(bce, rel=1e-5)
@@ -91,7 +94,9 @@ def test_both_losses_add_lambda_times_the_code_cross_entropy():
     ce = optax.softmax_cross_entropy_with_integer_labels(codes, latent_code(z, CATEGORIES))
     return jnp.mean(jax.nn.softplus(-logits)) + 0.5 * jnp.mean(ce)
 
-  grads, _ = pathwise_grads(gan, state, samples, d, None, key)
+  grads, _, term_metrics = Pathwise().grads(gan, state, samples, d, None, key)
+  assert float(term_metrics['g_code']) == pytest.approx(
+      0.5 * _ce(d(samples.x)[1], code), rel=1e-5)
   for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(jax.grad(formula)(state.g_params))):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
   # The G step freezes D, code head included.
@@ -103,7 +108,7 @@ def test_config_builds_the_code_and_refuses_it_where_it_cannot_apply():
   config = mnist_infogan.get_config()
   validate(config)
   gan = build_gan(config, (28, 28, 1))
-  assert gan.latent_code is not None and gan.discriminator.code_categories == 10
+  assert [term.name for term in gan.terms] == ['code'] and gan.discriminator.code_categories == 10
   for field, value in (('conditional', 'projection'), ('code_categories', 1)):
     bad = mnist_infogan.get_config()
     bad.model[field] = value

@@ -28,6 +28,13 @@ def _ragan(r, f):
   return d, g
 
 
+def _rsgan(r, f):
+  """Jolicoeur-Martineau 2019, RSGAN: D(x_r, x_f) = sigmoid(C(x_r) - C(x_f)) on paired examples."""
+  d = -np.mean(_log_sigmoid(r - f))
+  g = -np.mean(_log_sigmoid(f - r))
+  return d, g
+
+
 def _ralsgan(r, f):
   real_rel, fake_rel = r - f.mean(), f - r.mean()
   d = np.mean((real_rel - 1) ** 2) + np.mean((fake_rel + 1) ** 2)
@@ -49,6 +56,7 @@ REFERENCES = {
               lambda r, f: -np.mean(f)),
     'ragan': (lambda r, f: _ragan(r, f)[0], lambda r, f: _ragan(r, f)[1]),
     'ralsgan': (lambda r, f: _ralsgan(r, f)[0], lambda r, f: _ralsgan(r, f)[1]),
+    'rsgan': (lambda r, f: _rsgan(r, f)[0], lambda r, f: _rsgan(r, f)[1]),
 }
 
 
@@ -75,10 +83,38 @@ def test_objectives_name_the_papers_settings():
   assert objectives.get_objective('ragan').g_uses_real
   assert not objectives.get_objective('non_saturating').g_uses_real
   assert objectives.get_objective('hinge', penalty='r1', penalty_weight=1.0).penalty_weight == 1.0
+  assert objectives.get_objective('rsgan').g_uses_real
   with pytest.raises(ValueError, match='unknown loss'):
     objectives.get_objective('wgan-gp')
   with pytest.raises(ValueError, match='unknown penalty'):
     objectives.get_objective('hinge', penalty='gp')
+
+
+def test_a_penalty_named_without_a_weight_gets_its_papers_weight():
+  """`--config.loss.penalty=r1` on a loss without a penalty must not train with weight 0."""
+  for penalty in ('gradient_penalty', 'dragan', 'r1'):
+    objective = objectives.get_objective('hinge', penalty=penalty)
+    assert (objective.penalty, objective.penalty_weight) == (penalty, 10.0)
+  assert set(objectives.PENALTY_WEIGHTS) == set(objectives.PENALTIES)
+  assert objectives.get_objective('hinge', penalty='r1', penalty_weight=0.5).penalty_weight == 0.5
+  assert objectives.get_objective('wgan_gp', penalty='none').penalty_weight == 0.0
+  # Naming the objective's own penalty keeps the objective's weight.
+  custom = objectives.Objective(objectives.bce_d_loss, objectives.non_saturating_g_loss, 'r1', 1.0)
+  objectives.OBJECTIVES['custom_r1'] = custom
+  try:
+    assert objectives.get_objective('custom_r1', penalty='r1').penalty_weight == 1.0
+  finally:
+    del objectives.OBJECTIVES['custom_r1']
+
+
+def test_with_g_weight_scales_g_loss_only():
+  objective = objectives.get_objective('non_saturating')
+  assert objectives.with_g_weight(objective, 1.0) is objective
+  scaled = objectives.with_g_weight(objective, 0.25)
+  np.testing.assert_allclose(scaled.g_loss(None, FAKE), 0.25 * objective.g_loss(None, FAKE),
+                             rtol=1e-6)
+  assert scaled.d_loss is objective.d_loss
+  assert float(objectives.with_g_weight(objective, 0.0).g_loss(None, FAKE)) == 0.0
 
 
 W = jnp.array([0.3, -1.2, 2.0])

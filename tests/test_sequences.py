@@ -205,8 +205,8 @@ def test_reinforce_gradient_is_unbiased(baseline):
   gan = gan_state.GAN(generator=g, discriminator=d, g_optimizer=optax.sgd(1.0),
                       d_optimizer=optax.sgd(1.0),
                       objective=objectives.get_objective('non_saturating'), z_dim=1,
-                      batch_size=batch, g_estimator='score_function', num_rollouts=2,
-                      reward_baseline=baseline)
+                      batch_size=batch,
+                      g_estimator=steps.ScoreFunction(num_rollouts=2, reward_baseline=baseline))
   state = gan_state.create_state(gan, jax.random.PRNGKey(0), jnp.zeros((3,), jnp.int32))
   # Sharper G and D than at init, so the gradient is far from zero.
   state = state.replace(g_params=jax.tree.map(lambda p: 8 * p, state.g_params),
@@ -224,7 +224,7 @@ def test_reinforce_gradient_is_unbiased(baseline):
 
   def estimate(key):
     samples = steps.generate_for_training(gan, state, key)
-    grads, _ = steps.score_function_grads(gan, state, samples, d_fn, None, key)
+    grads, _, _ = gan.g_estimator.grads(gan, state, samples, d_fn, None, key)
     return jax.flatten_util.ravel_pytree(grads)[0]
 
   draws = 4000
@@ -235,3 +235,31 @@ def test_reinforce_gradient_is_unbiased(baseline):
   np.testing.assert_array_less(np.abs(mean - np.asarray(exact)), 4.5 * stderr + 1e-4)
   # and it is an estimate, not the exact value by construction
   assert estimates.std(0).max() > 1e-3
+
+
+def test_reinforce_rewards_come_from_d_without_dropout():
+  """SeqGAN scores rollouts with dropout off: the rewards and the gradient are the same whatever
+  dropout mask D in training mode would draw, and the full sequence's reward is -g_loss of D in
+  evaluation mode."""
+  from gan_jax.core import objectives, state as gan_state, steps
+
+  g = LSTMGenerator(vocab=5, embed=3, hidden=4, length=4)
+  d = SequenceDiscriminator(vocab=5, embed=3, filter_sizes=(1, 2), num_filters=(3, 3),
+                            dropout=0.5)
+  gan = gan_state.GAN(generator=g, discriminator=d, g_optimizer=optax.sgd(1.0),
+                      d_optimizer=optax.sgd(1.0),
+                      objective=objectives.get_objective('non_saturating'), z_dim=1,
+                      batch_size=6, g_estimator=steps.ScoreFunction(num_rollouts=3))
+  state = gan_state.create_state(gan, jax.random.PRNGKey(0), jnp.zeros((4,), jnp.int32))
+  key = jax.random.PRNGKey(1)
+  samples = steps.generate_for_training(gan, state, key)
+  variables = {'params': state.d_params}
+  train_d = lambda k: (lambda x: d.apply(variables, x, rngs={'dropout': jax.random.PRNGKey(k)}))
+  assert not np.allclose(train_d(0)(samples.x), train_d(1)(samples.x))   # dropout is on
+  grads = [jax.flatten_util.ravel_pytree(gan.g_estimator.grads(
+      gan, state, samples, train_d(k), None, key)[0])[0] for k in (0, 1)]
+  np.testing.assert_array_equal(grads[0], grads[1])
+  rewards, logits = gan.g_estimator.rewards(gan, state, samples, key)
+  eval_logits = d.apply(variables, samples.x, train=False)
+  np.testing.assert_allclose(logits, eval_logits, rtol=1e-6)
+  np.testing.assert_allclose(rewards[:, -1], -jax.nn.softplus(-eval_logits), rtol=1e-5)

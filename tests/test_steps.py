@@ -11,9 +11,9 @@ import pytest
 from conftest import assert_trees_equal, init, tiny_dcgan, tiny_mlp
 from gan_jax.core.objectives import OBJECTIVES
 from gan_jax.run.config import base_config, build_gan
-from gan_jax.data import make_data
-from gan_jax.core.state import create_state, ema_decay_at
-from gan_jax.core.steps import d_step, g_step, generate, make_train_step, train_step
+from gan_jax.structures import make_data
+from gan_jax.core.state import GAN, create_state, ema_decay_at
+from gan_jax.core.steps import _pmean, d_step, g_step, generate, make_train_step, train_step
 
 G_FIELDS = ('g_params', 'g_collections', 'g_opt_state', 'ema_params', 'ema_collections')
 D_FIELDS = ('d_params', 'd_collections', 'd_opt_state')
@@ -190,7 +190,7 @@ def test_1d_gan_matches_mean_and_std(loss, n_critic, steps, penalty_weight):
   config.batch_size = 256
   config.optim.lr, config.optim.b1, config.optim.b2 = 1e-3, 0.5, 0.9
   config.ema_decay = 0.995
-  data = make_data(config.data, config.batch_size, n_critic, seed=0)
+  data = make_data(config, n_critic, seed=0)
   gan = build_gan(config, data.example_shape)
   state = create_state(gan, jax.random.PRNGKey(0), jnp.zeros(data.example_shape))
   step = make_train_step(gan)
@@ -199,3 +199,23 @@ def test_1d_gan_matches_mean_and_std(loss, n_critic, steps, penalty_weight):
   x = np.asarray(generate(gan, state, jax.random.normal(jax.random.PRNGKey(9), (5000, 4))))
   assert abs(x.mean() - 3.0) < 0.1, x.mean()
   assert abs(x.std() - 0.5) < 0.1, x.std()
+
+
+def test_gan_holds_only_what_every_gan_has():
+  """Variants live in GAN.terms (gan_jax.core.terms) and estimators carry their own settings:
+  a field read by one variant only must not come back."""
+  import dataclasses
+  assert {f.name for f in dataclasses.fields(GAN)} == {
+      'generator', 'discriminator', 'g_optimizer', 'd_optimizer', 'objective', 'z_dim',
+      'batch_size', 'n_critic', 'ema_decay', 'joint_d_call', 'g_samples', 'g_estimator',
+      'preprocess', 'condition', 'terms', 'axis_name'}
+
+
+def test_pmean_averages_float_leaves_and_keeps_integer_leaves():
+  """G's int32 temperature counter must come back int32 from the device mean."""
+  tree = {'w': jnp.arange(4.0).reshape(4, 1), 'schedule': {'step': jnp.full((4,), 7, jnp.int32)}}
+  out = jax.vmap(lambda t: _pmean(t, 'devices'), axis_name='devices')(tree)
+  assert out['schedule']['step'].dtype == jnp.int32
+  np.testing.assert_array_equal(out['schedule']['step'], 7)
+  np.testing.assert_allclose(out['w'], 1.5)
+  assert _pmean(tree, None) is tree

@@ -14,7 +14,7 @@ def get_config():
   config.model.sequence_output = 'gumbel'
   config.model.max_temperature = 100.0  # RelGAN's beta_max for its oracle runs: 2 ... 1000
   config.model.temperature_steps = 2000
-  config.loss.name = 'ragan'            # RelGAN uses the relativistic standard loss
+  config.loss.name = 'rsgan'            # RelGAN uses the relativistic standard loss
   # RelGAN: Adam 1e-4 for both players over thousands of steps; 1e-4 moved nothing in 300 steps
   # here (NLL-oracle 9.32 -> 9.28), so 5e-4 for a run that fits a CPU budget.
   config.optim.lr = 5e-4

@@ -62,6 +62,21 @@ def hinge_d_loss(real_logits, fake_logits, axis_name=None):
   return jnp.mean(jax.nn.relu(1.0 - real_logits)) + jnp.mean(jax.nn.relu(1.0 + fake_logits))
 
 
+def rsgan_d_loss(real_logits, fake_logits, axis_name=None):
+  """Relativistic standard GAN (Jolicoeur-Martineau 2019): softplus(-(C(x_r) - C(x_f))) over
+  pairs of a real and a fake example, paired by index. With several devices the pairs are formed
+  within each device's slice: the same pairs as on one device, since each device holds a
+  contiguous slice of the global batch (and of its noise)."""
+  del axis_name
+  return _softplus_mean(-(real_logits - fake_logits))
+
+
+def rsgan_g_loss(real_logits, fake_logits, axis_name=None):
+  """D's loss with the roles swapped, on the same pairs: softplus(-(C(x_f) - C(x_r)))."""
+  del axis_name
+  return _softplus_mean(-(fake_logits - real_logits))
+
+
 def _relativistic(real_logits, fake_logits, axis_name):
   """C(x_r) - E C(x_f) and C(x_f) - E C(x_r), the means over the global batch."""
   return (real_logits - global_mean(fake_logits, axis_name),
@@ -138,10 +153,15 @@ PENALTIES = {
     'r1': r1_penalty,
 }
 
+# The weight a penalty named without one gets, as its paper sets it: WGAN-GP's lambda 10,
+# DRAGAN's lambda 10, and R1's gamma 10, the value Mescheder et al. 2018 used for most of their
+# experiments (it is data-dependent; they also report 1 and 0.1 on some datasets).
+PENALTY_WEIGHTS = {'none': 0.0, 'gradient_penalty': 10.0, 'dragan': 10.0, 'r1': 10.0}
+
 
 def class_loss(class_logits, labels):
   """Cross-entropy of class logits against integer labels, averaged: AC-GAN's classification
-  term (Odena et al. 2017), added to both players' losses by gan_jax.core.steps."""
+  term (Odena et al. 2017) and InfoGAN's code term (gan_jax.core.terms)."""
   return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_logits, labels))
 
 
@@ -177,22 +197,39 @@ OBJECTIVES = {
     'dragan': Objective(bce_d_loss, non_saturating_g_loss, 'dragan', 10.0),
     'ragan': Objective(ragan_d_loss, ragan_g_loss, g_uses_real=True),
     'ralsgan': Objective(ralsgan_d_loss, ralsgan_g_loss, g_uses_real=True),
+    'rsgan': Objective(rsgan_d_loss, rsgan_g_loss, g_uses_real=True),
 }
 
 
 def get_objective(name: str, penalty: Optional[str] = None,
                   penalty_weight: Optional[float] = None,
                   weight_clip: Optional[float] = None) -> Objective:
-  """The named objective, with any of its penalty, weight or clipping overridden."""
+  """The named objective, with any of its penalty, weight or clipping overridden.
+
+  A penalty other than the objective's, named without a weight, gets its PENALTY_WEIGHTS
+  default: a weight of 0 would silently train without it.
+  """
   if name not in OBJECTIVES:
     raise ValueError(f'unknown loss {name!r}; choose one of {sorted(OBJECTIVES)}')
   objective = OBJECTIVES[name]
   if penalty is not None:
     if penalty not in PENALTIES:
       raise ValueError(f'unknown penalty {penalty!r}; choose one of {sorted(PENALTIES)}')
-    objective = objective._replace(penalty=penalty)
+    if penalty != objective.penalty:
+      objective = objective._replace(penalty=penalty, penalty_weight=PENALTY_WEIGHTS[penalty])
   if penalty_weight is not None:
     objective = objective._replace(penalty_weight=float(penalty_weight))
   if weight_clip is not None:
     objective = objective._replace(weight_clip=float(weight_clip))
   return objective
+
+
+def with_g_weight(objective: Objective, weight: float) -> Objective:
+  """The objective with G's loss scaled by `weight` (pix2pix's adversarial weight; 0: G learns
+  from its loss terms alone). Weight 1 returns the objective itself, so nothing changes."""
+  if weight == 1.0:
+    return objective
+  g_loss = objective.g_loss
+  return objective._replace(
+      g_loss=lambda real_logits, fake_logits, axis_name=None: weight * g_loss(
+          real_logits, fake_logits, axis_name))

@@ -17,6 +17,11 @@ def _identity(x):
   return x
 
 
+def _pathwise():
+  from gan_jax.core.steps import Pathwise   # here: steps imports this module
+  return Pathwise()
+
+
 @dataclasses.dataclass(frozen=True)
 class GAN:
   """What does not change during training: the modules, optimizers, objective and schedule.
@@ -35,19 +40,13 @@ class GAN:
   ema_decay: float = 0.999           # the EMA's decay after its warm-up (see ema_decay_at)
   joint_d_call: bool = False         # real and fake through D in one call (D without BatchNorm)
   g_samples: str = 'fresh'           # G step on fresh samples, or 'reuse' the last D step's
-  g_estimator: str = 'pathwise'      # how G's gradient is estimated: a key of steps.ESTIMATORS
-  num_rollouts: int = 16             # Monte Carlo completions per prefix ('score_function')
-  reward_baseline: str = 'none'      # 'score_function': 'none' (SeqGAN) or 'leave_one_out'
+  # How G's gradient is estimated, with its own settings: an entry of steps.ESTIMATORS.
+  g_estimator: Any = dataclasses.field(default_factory=_pathwise)
   preprocess: Callable = _identity   # real batches -> the models' range, on the device
   # Conditional GANs (steps.split_batch): batch dict -> the condition of G and D; None: none.
   condition: Optional[Callable] = None
-  adversarial_weight: float = 1.0    # G's weight on the objective's loss (0: L1 alone)
-  class_weight: float = 1.0          # AC-GAN's classification terms, when D returns class logits
-  d_classifies_fakes: bool = True    # AC-GAN: D's class loss also on G's samples (Odena et al.)
-  l1_weight: float = 0.0             # G's weight on mean |G(c, z) - x| (pix2pix's lambda)
-  # InfoGAN: z -> the categorical code G reads from z (models.dcgan.latent_code); D's second
-  # head predicts it and both players add class_weight times its cross-entropy. None: none.
-  latent_code: Optional[Callable] = None
+  # What a variant adds to both players' losses (AC-GAN, InfoGAN, pix2pix): terms.LossTerm's.
+  terms: tuple = ()
   axis_name: Optional[str] = None    # set by gan_jax.run.parallel; None on one device
 
 

@@ -6,9 +6,12 @@ Keys are derived by `fold_in` (the table is in gan_jax.keys), so a run resumes e
 Nothing here knows what the data is: vectors, images, token sequences and graphs all pass as
 arrays whose leading axis is the batch. A conditional GAN's batch is a dict holding the data
 under 'x' beside what its condition is made of (labels under 'y'); `gan.condition` makes the
-condition, G generates for the batch's conditions, and D scores (x, condition).
+condition, G generates for the batch's conditions, and D scores (x, condition). What a variant
+adds to the losses (AC-GAN, InfoGAN, pix2pix) is in `gan.terms` (gan_jax.core.terms): the steps
+add every term without knowing which variant it is.
 """
 
+import dataclasses
 import functools
 from typing import Any, Callable, NamedTuple, Optional
 
@@ -17,13 +20,19 @@ import jax.numpy as jnp
 import optax
 
 from gan_jax import keys
-from gan_jax.core import objectives
 from gan_jax.core.objectives import PENALTIES
 from gan_jax.core.state import GAN, GANState, ema_decay_at, update_ema
+from gan_jax.core.terms import TermInputs
 
 
 def _pmean(tree, axis_name):
-  return tree if axis_name is None else jax.lax.pmean(tree, axis_name)
+  """The mean over devices of the float leaves. Integer leaves (G's temperature counter) are
+  equal on every device and stay as they are: pmean would turn them into floats."""
+  if axis_name is None:
+    return tree
+  def mean(x):
+    return jax.lax.pmean(x, axis_name) if jnp.issubdtype(x.dtype, jnp.inexact) else x
+  return jax.tree.map(mean, tree)
 
 
 def split_batch(gan: GAN, batch):
@@ -40,39 +49,9 @@ def _inputs(x, condition):
 
 
 def split_d_output(output):
-  """(logits, class logits or None): D returns its logits, or, as AC-GAN's D, both."""
+  """(logits, auxiliary output or None): D returns its logits, or, as AC-GAN's and InfoGAN's D,
+  its logits and its class or code logits."""
   return output if isinstance(output, tuple) else (output, None)
-
-
-# What a conditional GAN adds to the objective's losses, in one place.
-def conditional_d_loss(gan: GAN, real_classes, fake_classes, condition):
-  """AC-GAN (Odena et al. 2017): D also classifies real and generated examples by their labels
-  (the generated ones by the labels they were drawn for), weighted by `gan.class_weight`.
-  With `gan.d_classifies_fakes` off, D's classifier learns from real examples only, so G cannot
-  be rewarded for writing its label in a code that only D's head reads."""
-  loss = objectives.class_loss(real_classes, condition)
-  if gan.d_classifies_fakes:
-    loss = loss + objectives.class_loss(fake_classes, condition)
-  return gan.class_weight * loss
-
-
-def code_loss(gan: GAN, code_logits, code):
-  """InfoGAN's (Chen et al. 2016) lower bound on I(code; G(z)), as a loss both players
-  minimise: cross-entropy of D's code head on G's samples against the codes they were drawn
-  with, weighted by `gan.class_weight` (their lambda). Real data has no code: no real term."""
-  return gan.class_weight * objectives.class_loss(code_logits, code)
-
-
-def conditional_g_loss(gan: GAN, adversarial, fake, fake_classes, samples):
-  """G's loss of a conditional GAN: `adversarial_weight` times the objective's, plus AC-GAN's
-  classification of G's samples by their labels (`class_weight`), plus pix2pix's
-  `l1_weight * mean |G(c, z) - x|` to the real data of the same condition (0: none)."""
-  loss = adversarial if gan.adversarial_weight == 1.0 else gan.adversarial_weight * adversarial
-  if fake_classes is not None:
-    loss = loss + gan.class_weight * objectives.class_loss(fake_classes, samples.condition)
-  if gan.l1_weight:
-    loss = loss + gan.l1_weight * objectives.l1_loss(fake, samples.target)
-  return loss
 
 
 def sample_z(gan: GAN, key: jax.Array) -> jax.Array:
@@ -101,7 +80,7 @@ class Samples(NamedTuple):
   collections: Any                                # G's collections after the pass
   condition: Any = None                           # what they were generated for (conditional)
   target: Any = None                              # the real data of those conditions
-  code: Any = None                                # InfoGAN: the categorical code read from z
+  z: Any = None                                   # the noise they were drawn from
 
 
 def generate_for_training(gan: GAN, state: GANState, key: jax.Array, real=None) -> Samples:
@@ -112,7 +91,6 @@ def generate_for_training(gan: GAN, state: GANState, key: jax.Array, real=None) 
   G step can reuse these samples (`g_samples='reuse'`) without running G forward again.
   """
   z = sample_z(gan, keys.fold(key, keys.Z))
-  code = None if gan.latent_code is None else gan.latent_code(z)
   target, condition = (None, None)
   if gan.condition is not None:
     if real is None:
@@ -125,11 +103,11 @@ def generate_for_training(gan: GAN, state: GANState, key: jax.Array, real=None) 
                                mutable=list(state.g_collections),
                                rngs={'sample': keys.fold(key, keys.SAMPLE)})
 
-  if gan.g_estimator != 'pathwise':
+  if not gan.g_estimator.needs_pullback:
     x, collections = forward(state.g_params)
-    return Samples(x, None, collections, condition, target, code)
+    return Samples(x, None, collections, condition, target, z)
   x, pullback, collections = jax.vjp(forward, state.g_params, has_aux=True)
-  return Samples(x, lambda dx: pullback(dx)[0], collections, condition, target, code)
+  return Samples(x, lambda dx: pullback(dx)[0], collections, condition, target, z)
 
 
 def _discriminate(gan, d_variables, x, collection_names, key, condition=None):
@@ -146,7 +124,7 @@ def d_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
 
   G runs in training mode (as in the PyTorch DCGAN example) but its updated collections are
   dropped: nothing of G changes here. `samples` (from `generate_for_training` with this `key`)
-  saves drawing them again.
+  saves drawing them again. Each of `gan.terms` with a D loss adds it, logged as `d_<name>`.
   """
   if samples is None:
     samples = generate_for_training(gan, state, key, real)
@@ -167,8 +145,7 @@ def d_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
       real_out, variables = _discriminate(gan, variables, real, names, key, condition)
       fake_out, variables = _discriminate(gan, variables, fake, names, keys.fold(key, 1),
                                           condition)
-    (real_logits, real_classes), (fake_logits, fake_classes) = map(split_d_output,
-                                                                    (real_out, fake_out))
+    (real_logits, real_aux), (fake_logits, fake_aux) = map(split_d_output, (real_out, fake_out))
     d_loss = objective.d_loss(real_logits, fake_logits, gan.axis_name)
     penalty = jnp.zeros(())
     if penalty_fn is not None:
@@ -176,13 +153,12 @@ def d_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
       d_fn = lambda x: split_d_output(_discriminate(gan, frozen, x, names, key, condition)[0])[0]
       penalty = penalty_fn(d_fn, real, fake, keys.fold(key, keys.PENALTY), gan.axis_name)
     total = d_loss + objective.penalty_weight * penalty
+    inputs = TermInputs(real_aux, fake_aux, condition, samples.z, fake, samples.target)
     extra = {}
-    if samples.code is not None:
-      extra['d_code'] = code_loss(gan, fake_classes, samples.code)
-      total = total + extra['d_code']
-    elif real_classes is not None:
-      extra['d_class'] = conditional_d_loss(gan, real_classes, fake_classes, condition)
-      total = total + extra['d_class']
+    for term in gan.terms:
+      if term.d_loss is not None:
+        extra['d_' + term.name] = term.d_loss(inputs)
+        total = total + extra['d_' + term.name]
     variables.pop('params')
     return total, (variables, d_loss, penalty, real_logits, fake_logits, extra)
 
@@ -206,67 +182,90 @@ def d_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
   return state, metrics
 
 
-def pathwise_grads(gan, state, samples, d_fn, real_logits, key):
+# How G's gradient is estimated: an object carrying its own settings, with
+# `grads(gan, state, samples, d_fn, real_logits, key) -> (grads, fake_logits, term metrics)`
+# and `needs_pullback` (whether `generate_for_training` keeps the pullback to G's params).
+@dataclasses.dataclass(frozen=True)
+class Pathwise:
   """G's gradient through the samples: d loss / d x, pulled back to G's params (images,
-  points, relaxed one-hot sequences and graphs), with a conditional GAN's terms."""
-  del state, key
-  def loss_fn(fake):
-    fake_logits, fake_classes = split_d_output(d_fn(fake))
-    loss = gan.objective.g_loss(real_logits, fake_logits, gan.axis_name)
-    if samples.condition is not None:
-      loss = conditional_g_loss(gan, loss, fake, fake_classes, samples)
-    if samples.code is not None:
-      loss = loss + code_loss(gan, fake_classes, samples.code)
-    return loss, fake_logits
-  fake_grads, fake_logits = jax.grad(loss_fn, has_aux=True)(samples.x)
-  return samples.pullback(fake_grads), fake_logits
+  points, relaxed one-hot sequences and graphs), with every term's G loss added."""
+  needs_pullback = True
+
+  def grads(self, gan, state, samples, d_fn, real_logits, key):
+    del state, key
+    def loss_fn(fake):
+      fake_logits, fake_aux = split_d_output(d_fn(fake))
+      loss = gan.objective.g_loss(real_logits, fake_logits, gan.axis_name)
+      inputs = TermInputs(None, fake_aux, samples.condition, samples.z, fake, samples.target)
+      values = {'g_' + t.name: t.g_loss(inputs) for t in gan.terms if t.g_loss is not None}
+      for value in values.values():
+        loss = loss + value
+      return loss, (fake_logits, values)
+    fake_grads, (fake_logits, values) = jax.grad(loss_fn, has_aux=True)(samples.x)
+    return samples.pullback(fake_grads), fake_logits, values
 
 
-def score_function_grads(gan, state, samples, d_fn, real_logits, key):
+@dataclasses.dataclass(frozen=True)
+class ScoreFunction:
   """REINFORCE with Monte Carlo rollouts (SeqGAN, Yu et al. 2017), for discrete samples.
 
-  The reward of prefix x[:t] is the mean, over `gan.num_rollouts` completions of it by G, of
+  The reward of prefix x[:t] is the mean, over `num_rollouts` completions of it by G, of
   -g_loss on each completed example (log D(x) for the non-saturating loss); the full sequence
   is scored by itself. G's gradient is that of -sum_t log p(x_t | x_<t) R_t, averaged over the
   batch: an unbiased estimate of the gradient of E[-g_loss], also with
-  `gan.reward_baseline='leave_one_out'`. The generator provides `log_prob`
-  and `rollout(tokens, t)` methods; all rollouts are vmapped into one compiled step.
+  `reward_baseline='leave_one_out'`. The generator provides `log_prob` and `rollout(tokens, t)`
+  methods; all rollouts are vmapped into one compiled step.
   """
-  del real_logits   # a relativistic loss has no per-example reward; validate() refuses it
-  x = samples.x
-  length = x.shape[1]
-  variables = {'params': state.g_params, **state.g_collections}
-  per_example = jax.vmap(lambda logit: -gan.objective.g_loss(None, logit[None], None))
+  num_rollouts: int = 16
+  reward_baseline: str = 'none'      # 'none' (SeqGAN) or 'leave_one_out'
+  needs_pullback = False
 
-  def reward(t, rollout_key):
-    completed = gan.generator.apply(variables, x, t, method='rollout',
-                                    rngs={'sample': rollout_key})
-    return per_example(d_fn(completed))
+  def rewards(self, gan, state, samples, key):
+    """(rewards (B, T), D's logits on the samples), D in evaluation mode: SeqGAN scores rollouts
+    with dropout off, and one training-mode dropout mask would be shared by every rollout."""
+    x = samples.x
+    d_variables = jax.lax.stop_gradient({'params': state.d_params, **state.d_collections})
+    d_eval = lambda x: split_d_output(gan.discriminator.apply(
+        d_variables, *_inputs(x, samples.condition), train=False))[0]
+    g_variables = {'params': state.g_params, **state.g_collections}
+    per_example = jax.vmap(lambda logit: -gan.objective.g_loss(None, logit[None], None))
 
-  def prefix_reward(t):
-    rollout_keys = jax.random.split(keys.fold(key, keys.ROLLOUT, t), gan.num_rollouts)
-    return jnp.mean(jax.vmap(lambda k: reward(t, k))(rollout_keys), axis=0)
+    def reward(t, rollout_key):
+      completed = gan.generator.apply(g_variables, x, t, method='rollout',
+                                      rngs={'sample': rollout_key})
+      return per_example(d_eval(completed))
 
-  fake_logits = d_fn(x)
-  rewards = jax.vmap(prefix_reward)(jnp.arange(1, length))               # (T - 1, B)
-  rewards = jnp.concatenate([rewards, per_example(fake_logits)[None]]).T   # (B, T)
-  if gan.reward_baseline == 'leave_one_out':
-    # Each example's reward minus the mean of the *other* examples' at the same position: they
-    # are independent of its tokens, so the estimate stays unbiased and its variance drops.
-    batch = rewards.shape[0]
-    rewards = rewards - (jnp.sum(rewards, axis=0) - rewards) / max(batch - 1, 1)
-  rewards = jax.lax.stop_gradient(rewards)
+    def prefix_reward(t):
+      rollout_keys = jax.random.split(keys.fold(key, keys.ROLLOUT, t), self.num_rollouts)
+      return jnp.mean(jax.vmap(lambda k: reward(t, k))(rollout_keys), axis=0)
 
-  def surrogate(g_params):
-    log_probs = gan.generator.apply({'params': g_params, **state.g_collections}, x,
-                                    method='log_prob')
-    return -jnp.mean(jnp.sum(log_probs * rewards, axis=1))
+    fake_logits = d_eval(x)
+    rewards = jax.vmap(prefix_reward)(jnp.arange(1, x.shape[1]))             # (T - 1, B)
+    rewards = jnp.concatenate([rewards, per_example(fake_logits)[None]]).T   # (B, T)
+    if self.reward_baseline == 'leave_one_out':
+      # Each example's reward minus the mean of the *other* examples' at the same position: they
+      # are independent of its tokens, so the estimate stays unbiased and its variance drops.
+      batch = rewards.shape[0]
+      rewards = rewards - (jnp.sum(rewards, axis=0) - rewards) / max(batch - 1, 1)
+    return jax.lax.stop_gradient(rewards), fake_logits
 
-  return jax.grad(surrogate)(state.g_params), fake_logits
+  def grads(self, gan, state, samples, d_fn, real_logits, key):
+    # d_fn (D in training mode) is unused: rewards come from D in evaluation mode. real_logits
+    # too: a relativistic loss has no per-example reward; validate() refuses it.
+    del d_fn, real_logits
+    if any(term.g_loss is not None for term in gan.terms):
+      raise ValueError('the score-function estimator has no per-example reward for loss terms')
+    rewards, fake_logits = self.rewards(gan, state, samples, key)
+
+    def surrogate(g_params):
+      log_probs = gan.generator.apply({'params': g_params, **state.g_collections}, samples.x,
+                                      method='log_prob')
+      return -jnp.mean(jnp.sum(log_probs * rewards, axis=1))
+
+    return jax.grad(surrogate)(state.g_params), fake_logits, {}
 
 
-# How G's gradient is estimated: a property of the objective/model pair, named in the GAN.
-ESTIMATORS = {'pathwise': pathwise_grads, 'score_function': score_function_grads}
+ESTIMATORS = {'pathwise': Pathwise, 'score_function': ScoreFunction}
 
 
 def g_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
@@ -278,6 +277,7 @@ def g_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
   objectives whose G loss uses it (relativistic losses). `samples` may come from
   `generate_for_training` before the D update (G's params have not changed since), else they
   are drawn from `key`. A conditional GAN's D scores each sample with its condition.
+  `gan.g_estimator` computes the gradient, with each term's G loss logged as `g_<name>`.
   """
   if samples is None:
     samples = generate_for_training(gan, state, key, real)
@@ -285,7 +285,8 @@ def g_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
   d_variables = jax.lax.stop_gradient({'params': state.d_params, **state.d_collections})
   d_fn = lambda x: _discriminate(gan, d_variables, x, state.d_collections, key, condition)[0]
   real_logits = split_d_output(d_fn(real))[0] if gan.objective.g_uses_real else None
-  grads, fake_logits = ESTIMATORS[gan.g_estimator](gan, state, samples, d_fn, real_logits, key)
+  grads, fake_logits, term_metrics = gan.g_estimator.grads(gan, state, samples, d_fn,
+                                                          real_logits, key)
   grads, collections = _pmean((grads, samples.collections), gan.axis_name)
   updates, g_opt_state = gan.g_optimizer.update(grads, state.g_opt_state, state.g_params)
   g_params = optax.apply_updates(state.g_params, updates)
@@ -294,7 +295,7 @@ def g_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
       'g_loss': gan.objective.g_loss(real_logits, fake_logits, gan.axis_name),
       'g_d_fake': jnp.mean(fake_logits),
       'g_grad_norm': optax.global_norm(grads),
-      **({'g_l1': objectives.l1_loss(samples.x, samples.target)} if gan.l1_weight else {}),
+      **term_metrics,
   }, gan.axis_name)
   state = state.replace(step=state.step + 1, g_params=g_params, g_collections=collections,
                         g_opt_state=g_opt_state,
