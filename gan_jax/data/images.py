@@ -113,10 +113,15 @@ class ImageBatches:
 
   def indices(self, index: int) -> np.ndarray:
     """Which examples make this host's part of global batch `index` (epochs drop their last
-    partial batch)."""
+    partial batch).
+
+    The global batch is sorted before it is sliced, so the hosts' slices, concatenated, are
+    the same global batch in the same order for every process count (z, drawn for the global
+    batch and sliced, meets the same labels)."""
     epoch, position = divmod(index, self.batches_per_epoch)
-    start = position * self.batch_size + self.local_start
-    return np.sort(self._permutation(epoch)[start:start + self.local_size])
+    start = position * self.batch_size
+    ordered = np.sort(self._permutation(epoch)[start:start + self.batch_size])
+    return ordered[self.local_start:self.local_start + self.local_size]
 
   def batch(self, index: int):
     """This host's part of global batch `index`: images, or images with their labels."""

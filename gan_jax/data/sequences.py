@@ -80,9 +80,14 @@ def zero_state(params: Params, n: int):
 def categorical(key, logits):
   """One draw per row by inverting the CDF: one uniform per token instead of jax.random's one
   Gumbel per vocabulary entry, ~5x faster at V = 5,000 on CPU (rollouts draw millions)."""
+  return categorical_from_uniform(jax.random.uniform(key, logits.shape[:-1] + (1,)), logits)
+
+
+def categorical_from_uniform(u, logits):
+  """`categorical` given its uniforms u (..., 1) in [0, 1), e.g. drawn for the global batch."""
   p = jnp.exp(logits - jax.lax.stop_gradient(logits.max(-1, keepdims=True)))
   cdf = jnp.cumsum(p, axis=-1)
-  u = jax.random.uniform(key, logits.shape[:-1] + (1,)) * cdf[..., -1:]
+  u = u * cdf[..., -1:]
   return jnp.minimum(jnp.sum(cdf <= u, axis=-1), logits.shape[-1] - 1).astype(jnp.int32)
 
 

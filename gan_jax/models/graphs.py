@@ -14,19 +14,27 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gan_jax import keys
 
-def binary_concrete(key, logits, temperature: float, straight_through: bool):
+
+def binary_concrete(key, logits, temperature: float, straight_through: bool,
+                    axis_name: Optional[str] = None):
   """Bernoulli(sigmoid(logits)) samples with a relaxed gradient.
 
   logits + Logistic noise > 0 is an exact Bernoulli draw; sigmoid((logits + noise) / t) is its
   relaxation. Straight-through returns the hard 0/1 draw forward and the relaxed sample's
-  gradient backward; otherwise the relaxed sample itself."""
-  noisy = logits + jax.random.logistic(key, logits.shape, logits.dtype)
+  gradient backward; otherwise the relaxed sample itself. With `axis_name` the noise is drawn
+  for the global batch (leading axis) and sliced (keys.draw_global)."""
+  noisy = logits + _logistic(key, logits.shape, logits.dtype, axis_name)
   soft = jax.nn.sigmoid(noisy / temperature)
   if not straight_through:
     return soft
   hard = (noisy > 0).astype(soft.dtype)
   return hard + (soft - jax.lax.stop_gradient(soft))   # exactly `hard` forward: (soft - soft) = 0
+
+
+def _logistic(key, shape, dtype, axis_name):
+  return keys.draw_global(lambda k, s: jax.random.logistic(k, s, dtype), key, shape, axis_name)
 
 
 def node_triangles(adjacency):
@@ -69,19 +77,25 @@ class GraphGenerator(nn.Module):
   split's histogram, as SPECTRE samples n), nodes 0..n-1 exist (padding last, as the data's
   encoding), and the MLP sees one_hot(n) next to z, so only the edges are generated. `num_nodes`
   (B,) fixes n instead of drawing it (a VAE's decoder is given its target's n).
+
+  With `axis_name` (set by gan_jax.run.parallel) node counts and edge noise are drawn for the
+  global batch and sliced (keys.draw_global): each device draws its own rows of a one-device run.
   """
   n_max: int
   hidden: Sequence[int] = (128, 256, 512)
   temperature: float = 1.0
   straight_through: bool = True
   node_counts: Optional[Tuple[float, ...]] = None
+  axis_name: Optional[str] = None
 
   def _discretise(self, logits, train: bool):
     if train or self.has_rng('sample'):
       key = self.make_rng('sample')
       if train:
-        return binary_concrete(key, logits, self.temperature, self.straight_through)
-      return (jax.random.logistic(key, logits.shape) + logits > 0).astype(jnp.float32)
+        return binary_concrete(key, logits, self.temperature, self.straight_through,
+                               self.axis_name)
+      noise = _logistic(key, logits.shape, jnp.float32, self.axis_name)
+      return (noise + logits > 0).astype(jnp.float32)
     return (logits > 0).astype(jnp.float32)
 
   def _num_nodes(self, batch: int, num_nodes):
@@ -93,7 +107,8 @@ class GraphGenerator(nn.Module):
       raise ValueError(f'node_counts needs {self.n_max} probabilities (n = 1..n_max), '
                        f'got {len(self.node_counts)}')
     if self.has_rng('sample'):
-      return 1 + jax.random.categorical(self.make_rng('sample'), jnp.log(probs), shape=(batch,))
+      draw = lambda key, shape: jax.random.categorical(key, jnp.log(probs), shape=shape)
+      return 1 + keys.draw_global(draw, self.make_rng('sample'), (batch,), self.axis_name)
     return jnp.full((batch,), 1 + int(np.argmax(self.node_counts)), jnp.int32)
 
   @nn.compact

@@ -6,13 +6,14 @@ oracle_train.py). The generator is the oracle's own LSTM family (gan_jax.data.se
 the same parameter names, so the oracle's parameters load into it (a test uses that).
 """
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
 
+from gan_jax import keys
 from gan_jax.data import sequences as seqdata
 
 OUTPUTS = ('tokens', 'gumbel')
@@ -35,6 +36,8 @@ class LSTMGenerator(nn.Module):
 
   z only sets the batch size: the noise is the per-step draws from the 'sample' rng, as in SeqGAN
   (whose h0 is zero). Parameters are initialised N(0, 0.1) like SeqGAN's generator.
+  With `axis_name` (set by gan_jax.run.parallel) every draw is made for the global batch and
+  sliced (keys.draw_global), so each device samples its own rows of a one-device run.
   """
   vocab: int = seqdata.VOCAB
   embed: int = seqdata.EMBED
@@ -45,6 +48,7 @@ class LSTMGenerator(nn.Module):
   temperature_steps: int = 5000
   feed: str = 'hard'
   start_token: int = seqdata.START_TOKEN
+  axis_name: Optional[str] = None
 
   def setup(self):
     if self.output not in OUTPUTS or self.feed not in FEEDS:
@@ -80,9 +84,11 @@ class LSTMGenerator(nn.Module):
       state = seqdata.lstm_cell(p, x_emb, state)
       logits = seqdata.output_logits(p, state[0])
       if beta is None:
-        token, soft = seqdata.categorical(step_key, logits), None
+        u = keys.draw_global(jax.random.uniform, step_key, (n, 1), self.axis_name)
+        token, soft = seqdata.categorical_from_uniform(u, logits), None
       else:
-        perturbed = logits + jax.random.gumbel(step_key, logits.shape)
+        perturbed = logits + keys.draw_global(jax.random.gumbel, step_key, logits.shape,
+                                              self.axis_name)
         token = jnp.argmax(perturbed, axis=-1).astype(jnp.int32)
         soft = jax.nn.softmax(beta * perturbed, axis=-1)
       if prefix is not None:
@@ -134,6 +140,25 @@ def _uniform_pm1(key, shape, dtype=jnp.float32):
   return jax.random.uniform(key, shape, dtype, -1.0, 1.0)   # SeqGAN's embedding init
 
 
+class GlobalDropout(nn.Module):
+  """Inverted dropout (as nn.Dropout: keep with probability 1 - rate, scale by 1 / (1 - rate))
+  whose mask is drawn for the global batch and sliced, so each device masks its own rows of a
+  one-device run."""
+  rate: float
+  axis_name: Optional[str] = None
+
+  @nn.compact
+  def __call__(self, x, deterministic: bool):
+    if self.rate == 0.0 or deterministic:
+      return x
+    if self.rate == 1.0:
+      return jnp.zeros_like(x)
+    keep = 1.0 - self.rate
+    mask = keys.draw_global(lambda key, shape: jax.random.bernoulli(key, keep, shape),
+                            self.make_rng('dropout'), x.shape, self.axis_name)
+    return jax.lax.select(mask, x / keep, jnp.zeros_like(x))
+
+
 class SequenceDiscriminator(nn.Module):
   """SeqGAN's CNN over token embeddings -> one logit per sequence (B,) float32.
 
@@ -142,12 +167,14 @@ class SequenceDiscriminator(nn.Module):
   here (the difference of its two class scores); see seqgan_l2_penalty for the matching l2.
   x: int tokens (B, T) (embedding lookup) or float (B, T, V) one-hot / relaxed one-hot
   (matmul with the same embedding table), so real tokens and Gumbel samples share parameters.
+  Dropout masks are drawn for the global batch when `axis_name` is set (GlobalDropout).
   """
   vocab: int = seqdata.VOCAB
   embed: int = 64
   filter_sizes: Sequence[int] = SEQGAN_FILTER_SIZES
   num_filters: Sequence[int] = tuple(n // 4 for n in SEQGAN_NUM_FILTERS)
   dropout: float = 0.25
+  axis_name: Optional[str] = None
 
   @nn.compact
   def __call__(self, x, train: bool = True):
@@ -172,7 +199,9 @@ class SequenceDiscriminator(nn.Module):
     transform = nn.relu(nn.Dense(width, kernel_init=glorot, name='highway_lin')(h))
     gate = nn.sigmoid(nn.Dense(width, kernel_init=glorot, name='highway_gate')(h))
     h = gate * transform + (1.0 - gate) * h
-    h = nn.Dropout(self.dropout, deterministic=not train)(h)
+    # Named as nn.Dropout was: flax derives the 'dropout' key from the module path, so a
+    # one-device run draws the masks it drew before.
+    h = GlobalDropout(self.dropout, self.axis_name, name='Dropout_0')(h, deterministic=not train)
     head = nn.Dense(1, kernel_init=conv_init, bias_init=nn.initializers.constant(0.1),
                     name='head')
     return head(h)[:, 0].astype(jnp.float32)
