@@ -31,7 +31,7 @@ from absl import flags
 from gan_jax.run import cli
 from gan_jax.tools import profiling
 from gan_jax.run.config import build_gan, n_critic
-from gan_jax.data import make_data
+from gan_jax.structures import make_data
 from gan_jax.models import DownConv2x, UpConv2x
 from gan_jax.core.state import create_state
 from gan_jax.core.steps import make_train_step, train_step
@@ -190,7 +190,7 @@ def layer_timings(batch_size=64):
 def input_pipeline(seconds_per_step):
   config = mnist_dcgan.get_config()
   config.data.data_dir = _DATA_DIR.value
-  data = make_data(config.data, config.batch_size, n_critic(config), config.seed)
+  data = make_data(config, n_critic(config))
   data.batches(0)
   start = time.perf_counter()
   for step in range(500):

@@ -31,7 +31,8 @@ from gan_jax.core.steps import generate
 from gan_jax.data import images as image_data
 from gan_jax.errors import ConfigError
 from gan_jax.models.conditional import visible_part
-from gan_jax.run import cli, conditional, evaluation
+from gan_jax.run import cli, evaluation
+from gan_jax.structures import labeled_images
 from gan_jax.run.train import train_and_evaluate
 from gan_jax.tools import plots
 
@@ -74,12 +75,8 @@ def train_and_score(run: str, workdir: str) -> dict:
   gan, _ = evaluation.gan_and_example(config)
   scores = {}   # both generators: the EMA's lag still costs FID at this length (docs/experiments.md)
   for generator in evaluation.GENERATORS:
-    if run == 'unconditional':
-      scores[generator] = evaluation.evaluate(gan, state, config.data, _EVAL_SAMPLES.value,
-                                              config.seed, generator)
-    else:
-      scores[generator] = conditional.evaluate(gan, state, config, _EVAL_SAMPLES.value,
-                                               config.seed, generator)
+    scores[generator] = evaluation.evaluate(gan, state, config, _EVAL_SAMPLES.value,
+                                            config.seed, generator)
   done = time.perf_counter()
   print(f'[{run}] {int(state.step)} steps: training {trained - start:.0f} s, evaluation '
         f'{done - trained:.0f} s, wall {done - start:.0f} s', flush=True)
@@ -107,12 +104,12 @@ def label_grid(workdir: str, run: str, path: str, columns: int = 10) -> None:
 def completion_figure(workdir: str, path: str, examples: int = 8, gan_z: int = 3) -> None:
   """For test images: the input (upper half), L1's completion, L1 + GAN's for `gan_z` z's, the
   truth."""
-  images, labels = conditional.held_out(run_config(_DATASET.value, 'l1'))
+  images, labels = labeled_images.held_out(run_config(_DATASET.value, 'l1'))
   batch = {'x': images[:examples], 'y': np.asarray(labels[:examples], np.int32)}
   columns = [np.asarray(visible_part({'x': image_data.to_model_range(batch['x'])}))]
   for run, repeats in (('l1', 1), ('l1_gan', gan_z)):
     config, gan, state = evaluation.load_run(os.path.join(workdir, run), _DATA_DIR.value)
-    columns += [conditional.draw_for_conditions(gan, state, batch, config.seed,
+    columns += [labeled_images.draw_for_conditions(gan, state, batch, config.seed,
                                                 config.shown_generator, z_index=i)
                 for i in range(repeats)]
   columns.append(image_data.to_model_range(batch['x']))

@@ -26,10 +26,12 @@ import time
 from absl import flags
 from ml_collections import config_flags
 
-from gan_jax.data import epoch_batches, make_data
+from gan_jax.data import epoch_batches
+from gan_jax.structures import make_data
 from gan_jax.data import images as image_data
 from gan_jax.errors import ConfigError
-from gan_jax.run import cli, conditional, evaluation
+from gan_jax import structures
+from gan_jax.run import cli, evaluation
 from gan_jax.run.config import n_critic, validate
 from gan_jax.run.train import train_and_evaluate
 from gan_jax.tools import plots
@@ -71,10 +73,10 @@ def _train_gan_jax(config, workdir, epoch_steps, record):
       gan, _ = evaluation.gan_and_example(config)
     scores = {'epoch': epoch, 'step': int(state.step), 'train_seconds': seconds}
     for generator in evaluation.GENERATORS:   # a label G: labels with their training shares
-      samples = conditional.draw_from_model(gan, state, config, _NUM_SAMPLES.value, config.seed,
+      samples = evaluation.draw_from_model(gan, state, config, _NUM_SAMPLES.value, config.seed,
                                             generator)
       scores[generator] = {'num_samples': _NUM_SAMPLES.value,
-                           **evaluation.sample_metrics(samples, config.data)}
+                           **evaluation.sample_metrics(samples, config)}
     yield scores
 
 
@@ -93,7 +95,7 @@ def _train_peer(config, workdir, epoch_steps, record):
   checkpoint = os.path.join(workdir, 'torch_state.pt')
   if record['epochs'] and os.path.exists(checkpoint):
     trainer.load_state_dict(torch.load(checkpoint))
-  data = make_data(config.data, config.batch_size, 1, config.seed)
+  data = make_data(config, 1)
   for epoch in range(len(record['epochs']) + 1, _EPOCHS.value + 1):
     start = time.perf_counter()
     for step in range((epoch - 1) * epoch_steps, epoch * epoch_steps):
@@ -103,7 +105,7 @@ def _train_peer(config, workdir, epoch_steps, record):
     samples = trainer.sample(_NUM_SAMPLES.value, seed=config.seed)
     yield {'epoch': epoch, 'step': epoch * epoch_steps, 'train_seconds': seconds,
            'raw': {'num_samples': _NUM_SAMPLES.value,
-                   **evaluation.sample_metrics(samples, config.data)}}
+                   **evaluation.sample_metrics(samples, config)}}
 
 
 def _plot(paths, workdir):
@@ -130,7 +132,7 @@ def main(argv):
   if _EPOCHS.value < 1 or _NUM_SAMPLES.value < 2 or (_STEPS_PER_EPOCH.value or 1) < 1:
     raise ConfigError('--epochs and --steps_per_epoch must be at least 1, --num_samples at '
                       'least 2')
-  evaluation.check_supported(config.data)
+  structures.get(config).check_evaluable(config)
   validate(config)
   epoch_steps = _STEPS_PER_EPOCH.value or _epoch_steps(config)
   config.eval_every = 0

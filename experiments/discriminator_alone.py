@@ -27,7 +27,7 @@ from gan_jax.lecture import ebm as ebm_lib  # noqa: E402
 from gan_jax.run import cli, evaluation  # noqa: E402
 from gan_jax.tools import plots  # noqa: E402
 from gan_jax.run.config import adam  # noqa: E402
-from gan_jax.data import make_data  # noqa: E402
+from gan_jax.structures import make_data  # noqa: E402
 from gan_jax.data import vectors as toy  # noqa: E402
 from gan_jax.data.images import to_model_range  # noqa: E402
 from gan_jax.metrics import histogram_divergences, mode_coverage  # noqa: E402
@@ -136,7 +136,7 @@ def ring_figure(workdir, report):
 def mnist_part(workdir, report):
   config = mnist_dcgan.get_config()
   config.data.data_dir = _DATA_DIR.value
-  data = make_data(config.data, 64, 1, 0)
+  data = make_data(config, 1, batch_size=64, seed=0)
   ebm = ebm_lib.EBM(DCGANDiscriminator(32, batch_norm=False), adam(1e-4, 0.0, 0.999), -1.0, 1.0,
                     langevin_steps=_LANGEVIN.value, step_size=_MNIST_STEP_SIZE.value, noise_std=0.005,
                     buffer_size=1024, regularization=1.0)
@@ -163,7 +163,7 @@ def mnist_part(workdir, report):
   start = time.perf_counter()
   jax.block_until_ready(g_apply(g_vars, z))
   generator_per_sample = (time.perf_counter() - start) / _MNIST_SAMPLES.value
-  metrics = evaluation.sample_metrics(samples, config.data)
+  metrics = evaluation.sample_metrics(samples, config)
   report['mnist/search'] = {
       'train_seconds': train_seconds, 'iterations': _MNIST_ITERATIONS.value,
       'langevin_steps_per_sample': 2 * _LANGEVIN.value, 'num_samples': _MNIST_SAMPLES.value,

@@ -12,10 +12,12 @@ import time
 
 from absl import flags
 
+from gan_jax import structures
 from gan_jax.run import cli, evaluation
 
 _WORKDIR = cli.define_workdir("A training run's workdir.")
-_NUM_SAMPLES = flags.DEFINE_integer('num_samples', 10000, 'Samples to draw.')
+_NUM_SAMPLES = flags.DEFINE_integer('num_samples', None, 'Samples to draw (default: the '
+                                    "structure's, 10,000; graphs 1,000).")
 _GENERATOR = flags.DEFINE_enum('generator', 'ema', evaluation.GENERATORS,
                                "Which G: the EMA of its params and statistics, or the raw one.")
 _DATA_DIR = cli.define_data_dir("Override the run's TFDS data dir.")
@@ -26,8 +28,8 @@ def main(argv):
   workdir = os.path.abspath(_WORKDIR.value)
   config, gan, state = evaluation.load_run(workdir, _DATA_DIR.value)
   start = time.perf_counter()
-  results = evaluation.evaluate(gan, state, config.data, _NUM_SAMPLES.value, config.seed,
-                                _GENERATOR.value)
+  num_samples = _NUM_SAMPLES.value or structures.get(config).eval_samples
+  results = evaluation.evaluate(gan, state, config, num_samples, config.seed, _GENERATOR.value)
   results['seconds'] = time.perf_counter() - start
   results['step'] = int(state.step)
   results['run'] = os.path.basename(workdir)

@@ -17,6 +17,8 @@ import numpy as np
 from absl import flags
 
 from gan_jax.run import cli, evaluation
+from gan_jax.structures import images as images_structure
+from gan_jax.structures.base import draw_samples
 from gan_jax.run.config import build_gan
 from gan_jax.data.images import load_split, to_model_range
 from gan_jax.metrics import classifier, fid
@@ -32,7 +34,7 @@ _OUTPUT = flags.DEFINE_string('output', None, 'JSON file for the results.')
 def main(argv):
   del argv
   name = _DATASET.value
-  reference = evaluation.reference_features(name, _DATA_DIR.value)
+  reference = images_structure.reference_features(name, _DATA_DIR.value)
   params = classifier.load_params(name)
   train = to_model_range(load_split(name, 'train', _DATA_DIR.value))
   rng = np.random.default_rng(0)
@@ -50,11 +52,11 @@ def main(argv):
   gan = build_gan(config, (28, 28, 1))
   state = create_state(gan, jax.random.PRNGKey(0), jnp.zeros((28, 28, 1)))
   config.data.name, config.data.data_dir = name, _DATA_DIR.value
-  evaluation.evaluate(gan, state, config.data, 10000)            # compile
+  evaluation.evaluate(gan, state, config, 10000)            # compile
   timings = []
   for _ in range(3):
     start = time.perf_counter()
-    samples = evaluation.draw_samples(gan, state, 10000, seed=1)
+    samples = draw_samples(gan, state, 10000, seed=1)
     features, _ = classifier.features_and_probabilities(params, samples)
     fid(reference, features)
     timings.append(time.perf_counter() - start)

@@ -73,7 +73,7 @@ def mnist_part(workdir, report):
   fig, axes = plt.subplots(1, 2, figsize=(9, 4.8))
   for ax, (name, (model, params)) in zip(axes, models.items()):
     samples = np.asarray(vae.sample(model, params, jax.random.PRNGKey(1), _SAMPLES.value))
-    report[name].update(evaluation.sample_metrics(samples, config.data))
+    report[name].update(evaluation.sample_metrics(samples, config))
     _grid(ax, samples[:64], f'{name}: decoded z ~ N(0, I)\nFID {report[name]["fid"]:.1f}', 8)
   fig.savefig(os.path.join(workdir, 'samples_from_random_codes.png'), dpi=100,
               bbox_inches='tight')

@@ -3,19 +3,20 @@
 python experiments/sample.py --workdir workdirs/mnist --num_samples=10000 --generator=ema \
     --data_dir=../shared/data/tensorflow_datasets
 
-Writes <workdir>/samples_step_<N>_<generator>.npy (float32, the models' range: [-1, 1] for
-images, data units for points) and a PNG beside it (a grid of the first 64 images, or a
-scatter of the points). The generator is named as in evaluation: 'ema' or 'raw'. A label-to-image
-run is sampled as a model of p(x): labels drawn with their shares of the training labels.
+Writes <workdir>/samples_step_<N>_<generator>.npy in the encoding of the run's structure
+(gan_jax/structures: float32 points in data units, float32 images in [-1, 1], int32 token ids,
+float32 (N, n, n) graph adjacency with node existence on the diagonal) and a picture or text
+beside it. The generator is named as in evaluation: 'ema' or 'raw'. A label-to-image run is
+sampled as a model of p(x): labels drawn with their shares of the training labels; a completion
+run completes the first N test images.
 """
 
 import os
 
-import numpy as np
 from absl import flags
 
-from gan_jax.run import cli, conditional, evaluation
-from gan_jax.tools import plots
+from gan_jax import structures
+from gan_jax.run import cli, evaluation
 
 _WORKDIR = cli.define_workdir("A training run's workdir.")
 _NUM_SAMPLES = flags.DEFINE_integer('num_samples', 10000, 'Samples to draw.', lower_bound=1)
@@ -29,16 +30,13 @@ def main(argv):
   del argv
   workdir = os.path.abspath(_WORKDIR.value)
   config, gan, state = evaluation.load_run(workdir, _DATA_DIR.value)
-  samples = conditional.draw_from_model(gan, state, config, _NUM_SAMPLES.value, _SEED.value,
-                                        _GENERATOR.value)
+  structure = structures.get(config)
+  samples = structure.sample(gan, state, config, _NUM_SAMPLES.value, _SEED.value,
+                             _GENERATOR.value)
   stem = os.path.join(workdir, f'samples_step_{int(state.step)}_{_GENERATOR.value}')
-  np.save(stem + '.npy', samples.astype(np.float32))
-  title = f'{_GENERATOR.value} G, step {int(state.step)}'
-  if samples.ndim == 4:
-    plots.save_image_grid(samples[:64], stem + '.png', title)
-  else:
-    plots.save_points(samples, stem + '.png', title)
-  print(f'{len(samples)} samples of shape {samples.shape[1:]} written to {stem}.npy and .png')
+  written = structure.save_samples(samples, stem, f'{_GENERATOR.value} G, step {int(state.step)}')
+  print(f'{len(samples)} {structure.name} samples ({structure.encoding}), shape '
+        f'{samples.shape[1:]}, written to {", ".join(written)}')
 
 
 if __name__ == '__main__':

@@ -13,7 +13,7 @@ Phases, each printed with its wall time:
            short") that any GAN point has to beat;
   seqgan   experiments/configs/oracle_seqgan.py (REINFORCE with Monte Carlo rollouts) from the
            MLE generator, through gan_jax.run.train.train_and_evaluate in <workdir>/seqgan;
-  relgan   experiments/configs/oracle_relgan.py (Gumbel-softmax, pathwise gradient, RaGAN loss),
+  relgan   experiments/configs/oracle_relgan.py (Gumbel-softmax, pathwise gradient, the relativistic standard loss),
            the same way in <workdir>/relgan.
 The GAN curves are read back from each run's metrics.jsonl (eval/raw/nll_oracle, nll_test).
 Writes <workdir>/sequences.json (every number, wall times, the command) and sequences.png.

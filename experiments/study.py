@@ -25,7 +25,8 @@ from absl import flags
 
 from gan_jax.run import cli, study
 from gan_jax.run.config import build_gan, n_critic, objective
-from gan_jax.data import epoch_batches, make_data
+from gan_jax.data import epoch_batches
+from gan_jax.structures import make_data
 from gan_jax.errors import ConfigError
 from gan_jax.run.population import create_population, make_population_train_step
 from gan_jax.core.state import create_state
@@ -102,7 +103,7 @@ def speed_comparison(dataset, strategy, k=8, steps=None):
   """Seconds for k runs trained one after another against k runs in one population step."""
   config = base_config(dataset)
   steps = steps or (1000 if dataset in ('ring8', 'grid25') else 100)
-  data = make_data(config.data, config.batch_size, n_critic(config), config.seed)
+  data = make_data(config, n_critic(config))
   gan = build_gan(config, data.example_shape)
   single = make_train_step(gan)
   batches = [data.batches(i) for i in range(steps)]
@@ -150,8 +151,8 @@ def run_method(dataset, method, rng):
 
   def evaluate(model, states):
     if method == 'vae':
-      return study.evaluate_vae_population(model, states, config.data, samples)
-    return study.evaluate_population(model, states, config.data, samples)
+      return study.evaluate_vae_population(model, states, config, samples)
+    return study.evaluate_population(model, states, config, samples)
 
   def checkpoint(step, model, states):
     for curve, result in zip(curves, evaluate(model, states)):

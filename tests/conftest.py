@@ -51,3 +51,22 @@ def shared_tfds():
   if not os.path.isdir(SHARED_TFDS):
     pytest.skip(f'shared data not found at {SHARED_TFDS}')
   return SHARED_TFDS
+
+
+SHARED_DATASETS = ('mnist', 'fashion_mnist')
+
+
+def tiny_config(config, num_steps=2):
+  """A config at test size: 2 steps, batch 4, narrow models, everything written each step."""
+  config.num_steps = num_steps
+  config.batch_size = 4
+  config.model.g_features = config.model.d_features = 8
+  config.log_every = config.sample_every = 1
+  config.checkpoint_every = 2
+  if config.data.name in SHARED_DATASETS:
+    config.data.data_dir = SHARED_TFDS
+  if config.model.name == 'lstm':
+    config.eval_samples, config.model.num_rollouts = 200, 2
+  if 'graphs' in config:
+    config.graphs.g_hidden = (16,)
+  return config

@@ -4,13 +4,15 @@ label-to-image run when asked, and the run's G is sampled with the clusters' sha
 import numpy as np
 import pytest
 
+from conftest import tiny_config
 from experiments.configs import mnist_clusters
-from gan_jax import data as data_module
+from gan_jax.structures import labeled_images, make_data
 from gan_jax.data import clusters
 from gan_jax.data import images as image_data
 from gan_jax.errors import ConfigError
-from gan_jax.run import conditional
 from gan_jax.run.config import validate
+from gan_jax.run.evaluation import load_run
+from gan_jax.run.train import train_and_evaluate
 
 
 def _blobs(sizes, seed=0):
@@ -51,18 +53,18 @@ def two_kinds_of_images(monkeypatch):
 def test_pseudo_labels_replace_the_labels_and_set_the_prior(two_kinds_of_images):
   config = mnist_clusters.get_config()
   config.data.pseudo_labels = config.model.num_classes = 2
-  labels = data_module.training_labels(config.data)
+  labels = labeled_images.training_labels(config.data)
   assert sorted(np.bincount(labels)) == [20, 80]
   assert len(set(labels[:80])) == 1 and len(set(labels[80:])) == 1
-  batch = data_module.make_data(config.data, 10, 1, 0, labels=True).batches(0)
+  batch = make_data(config, 1, batch_size=10, seed=0).batches(0)
   bright = batch['x'][0].reshape(10, -1).mean(1) > 128
   np.testing.assert_array_equal(batch['y'][0] == labels[80], bright)
   # G as a model of p(x): clusters drawn with their training shares (80 / 20).
-  drawn = conditional.prior_labels(config, 20000, seed=1)
+  drawn = labeled_images.prior_labels(config, 20000, seed=1)
   share = np.mean(drawn == labels[80])
   assert share == pytest.approx(0.2, abs=0.012)            # 4 standard errors
   config.data.pseudo_labels = 0                            # the dataset's labels again
-  np.testing.assert_array_equal(data_module.training_labels(config.data), 7)
+  np.testing.assert_array_equal(labeled_images.training_labels(config.data), 7)
 
 
 def test_pseudo_labels_need_a_label_model_with_as_many_classes():
@@ -72,3 +74,22 @@ def test_pseudo_labels_need_a_label_model_with_as_many_classes():
     config.model[field] = value
     with pytest.raises(ConfigError, match='pseudo_labels'):
       validate(config)
+
+
+def test_a_pseudo_label_run_keeps_its_clusters_in_the_workdir(two_kinds_of_images, tmp_path):
+  """k-means runs once: the assignment is stored beside the checkpoints and read back by a
+  restored run (evaluate.py, sample.py); a stored file that is not an assignment is refused."""
+  config = tiny_config(mnist_clusters.get_config())
+  config.data.pseudo_labels = config.model.num_classes = 2
+  config.eval_every = 0
+  train_and_evaluate(config, str(tmp_path), quiet=True)
+  path = tmp_path / labeled_images.PSEUDO_LABELS_FILE
+  stored = np.load(path)
+  assert sorted(np.bincount(stored)) == [20, 80]
+  restored_config, _, _ = load_run(str(tmp_path))
+  assert restored_config.data.labels_file == str(path)
+  clusters._cached.cache_clear()
+  np.testing.assert_array_equal(labeled_images.training_labels(restored_config.data), stored)
+  np.save(path, np.full(100, 5))
+  with pytest.raises(ConfigError, match='not an assignment to 2 clusters'):
+    labeled_images.training_labels(restored_config.data)

@@ -16,10 +16,11 @@ import pytest
 
 from conftest import assert_trees_equal
 from experiments.configs import mnist_cgan_projection
-from gan_jax.core.objectives import get_objective
+from gan_jax.core.objectives import get_objective, with_g_weight
 from gan_jax.core.state import GAN, create_state
-from gan_jax.core.steps import d_step, generate_for_training, g_step, pathwise_grads, split_d_output
-from gan_jax.data import make_data
+from gan_jax.core.steps import d_step, generate_for_training, g_step, split_d_output
+from gan_jax.core.terms import TERMS
+from gan_jax.structures import make_data
 from gan_jax.data.images import load_labeled_split, to_model_range
 from gan_jax.errors import ConfigError
 from gan_jax.models.conditional import (CONDITIONS, CompletionGenerator, ConditionalDiscriminator,
@@ -99,7 +100,7 @@ def test_projection_term_equals_inner_product_of_embedding_and_features():
 
 
 def test_acgan_losses_equal_their_formula():
-  gan = tiny_label_gan('acgan', class_weight=0.5)
+  gan = tiny_label_gan('acgan', terms=(TERMS['acgan'](0.5),))
   state = _state(gan)
   batch = _batch()
   key = jax.random.PRNGKey(2)
@@ -114,7 +115,7 @@ def test_acgan_losses_equal_their_formula():
       np.logaddexp(0, np.asarray(fake_logits)))
   assert float(metrics['d_loss']) == pytest.approx(bce, rel=1e-5)
   # D's classifier on real examples only: the fake term is gone, nothing else changes.
-  real_only = tiny_label_gan('acgan', class_weight=0.5, d_classifies_fakes=False)
+  real_only = tiny_label_gan('acgan', terms=(TERMS['acgan'](0.5, classifies_fakes=False),))
   _, metrics = jax.jit(functools.partial(d_step, gan=real_only))(state, batch, key)
   assert float(metrics['d_class']) == pytest.approx(
       0.5 * _log_softmax_ce(real_classes, LABELS), rel=1e-5)
@@ -131,8 +132,10 @@ def test_acgan_losses_equal_their_formula():
     return jnp.mean(jax.nn.softplus(-logits)) + 0.5 * ce
 
   d_fn = d
-  grads, logits = pathwise_grads(gan, state, samples, d_fn, None, key)
+  grads, logits, term_metrics = gan.g_estimator.grads(gan, state, samples, d_fn, None, key)
   np.testing.assert_allclose(logits, split_d_output(d(samples.x))[0], rtol=1e-6)
+  assert float(term_metrics['g_class']) == pytest.approx(0.5 * _log_softmax_ce(
+      split_d_output(d(samples.x))[1], LABELS), rel=1e-5)
   for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(jax.grad(formula)(state.g_params))):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
@@ -164,10 +167,11 @@ def test_completion_keeps_the_visible_half_and_l1_alone_ignores_d():
   assert np.all(np.asarray(visible)[:, ~top] == 0.0)
 
   def gan(adversarial_weight):
+    objective = with_g_weight(get_objective('non_saturating'), adversarial_weight)
     return GAN(generator, ConditionalDiscriminator('concat', 10, 8, False),
-               adam(1e-3, 0.5, 0.999), adam(1e-3, 0.5, 0.999), get_objective('non_saturating'),
+               adam(1e-3, 0.5, 0.999), adam(1e-3, 0.5, 0.999), objective,
                z_dim=8, batch_size=4, joint_d_call=True, condition=CONDITIONS['completion'],
-               adversarial_weight=adversarial_weight, l1_weight=100.0)
+               terms=(TERMS['l1'](100.0),))
 
   l1_only, with_gan = gan(0.0), gan(1.0)
   state = _state(l1_only)
@@ -178,15 +182,16 @@ def test_completion_keeps_the_visible_half_and_l1_alone_ignores_d():
                                                train=True)
   # L1 alone: the gradient of 100 * mean |G - x| only, whatever D says.
   expected = samples.pullback(100.0 * np.sign(np.asarray(samples.x) - target) / target.size)
-  grads, _ = pathwise_grads(l1_only, state, samples, d_fn, None, key)
+  grads, _, _ = l1_only.g_estimator.grads(l1_only, state, samples, d_fn, None, key)
   for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(expected)):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-8)
-  grads_gan, _ = pathwise_grads(with_gan, state, samples, d_fn, None, key)
+  grads_gan, _, _ = with_gan.g_estimator.grads(with_gan, state, samples, d_fn, None, key)
   assert any(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(grads),
                                                    jax.tree.leaves(grads_gan)))
+  # The metric is the term as added to G's loss: weight included.
   _, metrics = g_step(state, batch, key, gan=l1_only, samples=samples)
-  assert float(metrics['g_l1']) == pytest.approx(np.mean(np.abs(np.asarray(samples.x) - target)),
-                                                 rel=1e-5)
+  assert float(metrics['g_l1']) == pytest.approx(
+      100.0 * np.mean(np.abs(np.asarray(samples.x) - target)), rel=1e-5)
 
 
 @pytest.mark.parametrize('change,message', [
@@ -198,8 +203,9 @@ def test_completion_keeps_the_visible_half_and_l1_alone_ignores_d():
     (lambda c: (setattr(c.model, 'conditional', 'completion'),
                 setattr(c.loss, 'adversarial_weight', 0.0), setattr(c.loss, 'l1_weight', 0.0)),
      'completion needs'),
-    (lambda c: setattr(c.model, 'conditional', 'none') or setattr(c.loss, 'adversarial_weight',
-                                                                  0.0), 'conditional models'),
+    (lambda c: (setattr(c, 'structure', 'images'), setattr(c.model, 'conditional', 'none'),
+                setattr(c.loss, 'adversarial_weight', 0.0)), 'conditional models'),
+    (lambda c: setattr(c, 'structure', 'images'), "structure='labeled_images'"),
 ])
 def test_bad_conditional_values_are_one_line_config_errors(change, message):
   config = mnist_cgan_projection.get_config()
@@ -211,8 +217,9 @@ def test_bad_conditional_values_are_one_line_config_errors(change, message):
 
 def test_toy_data_has_no_labels():
   config = mnist_cgan_projection.get_config()
+  config.data.name = 'ring8'
   with pytest.raises(ConfigError, match='no labels'):
-    make_data(config.data.__class__({'name': 'ring8'}), 4, 1, 0, labels=True)
+    validate(config)
 
 
 def test_labels_arrive_with_their_images_in_order_after_a_resume(shared_tfds):
@@ -222,10 +229,10 @@ def test_labels_arrive_with_their_images_in_order_after_a_resume(shared_tfds):
   label_of = {}
   for image, label in zip(images, labels):
     label_of.setdefault(hashlib.sha1(image.tobytes()).digest(), set()).add(int(label))
-  straight = make_data(config.data, 64, 2, seed=3, labels=True)
+  straight = make_data(config, 2, batch_size=64, seed=3)
   steps = [0, 1, 467, 468, 469, 2000]   # 937 batches an epoch: 468 spans two epochs
   seen = {step: straight.batches(step) for step in steps}
-  resumed = make_data(config.data, 64, 2, seed=3, labels=True)   # a fresh process's view
+  resumed = make_data(config, 2, batch_size=64, seed=3)   # a fresh process's view
   for step in reversed(steps):
     batch = resumed.batches(step)
     assert batch['x'].shape == (2, 64, 28, 28, 1) and batch['y'].shape == (2, 64)

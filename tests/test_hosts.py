@@ -16,21 +16,22 @@ import sys
 
 import chex
 import jax
-import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from conftest import SHARED_TFDS
-from gan_jax.run.checkpoint import Checkpointer
-from gan_jax.run.config import build_gan, with_defaults
-from gan_jax.core.state import create_state
+from gan_jax.run.evaluation import load_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = {
     'ring_mlp': ('toy2d_ring.py', ['--config.batch_size=16', '--config.model.g_features=16',
-                                   '--config.model.d_features=16'], (2,)),
+                                   '--config.model.d_features=16']),
     'mnist_dcgan_batch_norm': ('mnist_dcgan.py', [
         '--config.batch_size=8', '--config.model.g_features=4', '--config.model.d_features=4',
-        '--config.model.z_dim=8', f'--config.data.data_dir={SHARED_TFDS}'], (28, 28, 1)),
+        '--config.model.z_dim=8', f'--config.data.data_dir={SHARED_TFDS}']),
+    # Token sequences: every device samples its own rows, REINFORCE's rollouts included.
+    'oracle_seqgan': ('oracle_seqgan.py', ['--config.batch_size=8', '--config.n_critic=1',
+                                           '--config.model.num_rollouts=2']),
 }
 COMMON = ['--config.num_steps=3', '--config.checkpoint_every=3', '--config.log_every=1',
           '--config.sample_every=100', '--config.eval_every=0']
@@ -58,17 +59,13 @@ def _wait(processes):
     assert process.returncode == 0, err[-3000:]
 
 
-def _final_state(workdir, shape):
-  import json
-  config = with_defaults(json.load(open(os.path.join(workdir, 'config.json'))))
-  gan = build_gan(config, shape)
-  template = create_state(gan, jax.random.PRNGKey(config.seed), jnp.zeros(shape))
-  return Checkpointer(os.path.join(workdir, 'checkpoints'), 1).restore_latest(template)
+def _final_state(workdir):
+  return load_run(workdir)[2]
 
 
 @pytest.mark.parametrize('name', sorted(CONFIGS))
 def test_two_hosts_equal_two_local_devices_and_one_device(name, tmp_path):
-  config_file, flags, shape = CONFIGS[name]
+  config_file, flags = CONFIGS[name]
   if 'mnist' in name and not os.path.isdir(SHARED_TFDS):
     pytest.skip('shared data not available')
   port = _free_port()
@@ -78,11 +75,26 @@ def test_two_hosts_equal_two_local_devices_and_one_device(name, tmp_path):
                   f'--process_id={i}']) for i in range(2)])
   _wait([_launch(str(tmp_path / 'two_devices'), config_file, flags, 2)])
   _wait([_launch(str(tmp_path / 'one_device'), config_file, flags, 1)])
-  states = {run: _final_state(str(tmp_path / run), shape)
+  states = {run: _final_state(str(tmp_path / run))
             for run in ('two_hosts', 'two_devices', 'one_device')}
   assert all(int(state.step) == 3 for state in states.values())
-  chex.assert_trees_all_close(states['two_hosts'], states['two_devices'], rtol=1e-5, atol=1e-6)
-  chex.assert_trees_all_close(states['two_hosts'], states['one_device'], rtol=1e-4, atol=1e-5)
   logged = open(os.path.join(hosts, 'metrics.jsonl')).read().splitlines()
   assert len(logged) == 3   # process 0 alone writes the shared logs
   assert not os.path.exists(os.path.join(hosts, 'run.lock'))
+  if name == 'oracle_seqgan':
+    # G's Adam at 1e-2 turns a rounding-level gradient (an embedding row of a token sampled
+    # once) into a step of ~lr: allow a few such elements in a leaf, no more. (Before every
+    # device drew its own rows, 121 of G's 128 biases differed between the runs.)
+    _assert_close_but_few(states['two_hosts'], states['two_devices'], 1e-5, 1e-6)
+    _assert_close_but_few(states['two_hosts'], states['one_device'], 1e-4, 1e-5)
+    return
+  chex.assert_trees_all_close(states['two_hosts'], states['two_devices'], rtol=1e-5, atol=1e-6)
+  chex.assert_trees_all_close(states['two_hosts'], states['one_device'], rtol=1e-4, atol=1e-5)
+
+
+def _assert_close_but_few(a_tree, b_tree, rtol, atol, max_elements=3):
+  """Every leaf equal to tolerance except at most `max_elements` elements (Adam's sign steps)."""
+  for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(a_tree), jax.tree.leaves(b_tree)):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    wrong = int(np.sum(np.abs(a - b) > atol + rtol * np.abs(b)))
+    assert wrong <= max_elements, (jax.tree_util.keystr(path), wrong, a.size)

@@ -13,6 +13,7 @@ LAYERS = [
     ('gan_jax.core',),
     ('gan_jax.models', 'gan_jax.data', 'gan_jax.metrics'),
     ('gan_jax.lecture',),
+    ('gan_jax.structures',),
     ('gan_jax.run',),
 ]
 
@@ -75,3 +76,45 @@ def test_the_layers_are_the_ones_readme_lists():
       path = prefix.replace('.', '/') + ('' if prefix.endswith('errors') or prefix.endswith('keys') else '/')
       path = path + '.py' if not path.endswith('/') else path
       assert path in readme, f'README.md does not list {path}'
+
+
+STRUCTURES = os.path.join(PACKAGE, 'structures')
+
+
+def _constants(node):
+  """The string constants a comparison operand names (itself, or in a tuple, list or set)."""
+  if isinstance(node, ast.Constant) and isinstance(node.value, str):
+    yield node.value
+  elif isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+    for element in node.elts:
+      yield from _constants(element)
+
+
+def test_no_structure_name_is_compared_outside_its_registry_entry():
+  """The trainer and scripts look a structure up once (gan_jax.structures.get); a comparison
+  with a structure's name anywhere else would be a special case the registry cannot see."""
+  from gan_jax import structures
+  names = set(structures.REGISTRY)
+  assert {'points', 'images', 'labeled_images', 'sequences', 'graphs'} <= names
+  wrong = []
+  folders = [PACKAGE, os.path.join(ROOT, 'experiments')]
+  for folder in folders:
+    for parent, _, files in os.walk(folder):
+      if parent.startswith(STRUCTURES):
+        continue
+      for name in files:
+        if not name.endswith('.py'):
+          continue
+        path = os.path.join(parent, name)
+        for node in ast.walk(ast.parse(open(path).read())):
+          if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+          elif isinstance(node, ast.Match):
+            operands = [case.pattern.value for case in node.cases
+                        if isinstance(case.pattern, ast.MatchValue)]
+          else:
+            continue
+          for operand in operands:
+            for constant in set(_constants(operand)) & names:
+              wrong.append(f'{os.path.relpath(path, ROOT)}:{node.lineno} compares {constant!r}')
+  assert not wrong, '\n'.join(wrong)

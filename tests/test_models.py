@@ -10,9 +10,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gan_jax.run.config import base_config
+from gan_jax.errors import ConfigError
+from gan_jax.run.config import base_config, validate
 from gan_jax.models import (DCGANDiscriminator, DCGANGenerator, DownConv2x, ResNetDiscriminator,
-                            ResNetGenerator, UpConv2x, build_models)
+                            ResNetGenerator, UpConv2x)
 from gan_jax.models.layers import conv4x4_stride2, conv4x4_stride2_transpose
 from gan_jax.core.state import count_params
 
@@ -166,11 +167,11 @@ def test_resnet_shapes_and_spectral_norm():
   assert d.apply(variables, x, train=False).shape == (2,)
 
 
-def test_build_models_rejects_mismatched_data():
-  config = base_config()
-  config.model.name = 'mlp'
-  with pytest.raises(ValueError, match='vector data'):
-    build_models(config.model, (28, 28, 1))
+def test_structures_refuse_models_of_another_structure():
+  config = base_config()                 # points on the ring
   config.model.name = 'dcgan'
-  with pytest.raises(ValueError, match='needs images'):
-    build_models(config.model, (2,))
+  with pytest.raises(ConfigError, match="set model.name='mlp'"):
+    validate(config)
+  config.structure, config.data.name, config.model.name = 'images', 'mnist', 'mlp'
+  with pytest.raises(ConfigError, match="unknown image model.name 'mlp'"):
+    validate(config)

@@ -9,6 +9,7 @@ from gan_jax.run.config import base_config
 
 def get_config():
   config = base_config()
+  config.structure = 'images'
   config.data.name = 'cifar10'
   config.model.name = 'resnet'
   config.model.z_dim = 128

@@ -19,6 +19,7 @@ NUM_STEPS = 2811
 
 def get_config():
   config = mnist_dcgan.get_config()
+  config.structure = 'labeled_images'
   config.model.conditional = 'projection'
   config.model.g_conditioning = 'embedding'
   config.num_steps = NUM_STEPS

@@ -19,6 +19,7 @@ CLUSTERS = 20
 
 def get_config():
   config = mnist_dcgan.get_config()
+  config.structure = 'labeled_images'
   config.model.conditional = 'concat'
   config.model.g_conditioning = 'embedding'
   config.model.num_classes = CLUSTERS

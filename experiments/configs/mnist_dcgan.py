@@ -9,6 +9,7 @@ from gan_jax.run.config import base_config
 
 def get_config():
   config = base_config()
+  config.structure = 'images'
   config.data.name = 'mnist'
   config.model.name = 'dcgan'
   config.model.z_dim = 100

@@ -11,6 +11,7 @@ from gan_jax.run.config import base_config
 
 def get_config():
   config = base_config()
+  config.structure = 'sequences'
   config.data.name = 'oracle_lstm'
   config.model.name = 'lstm'
   config.model.sequence_output = 'tokens'

@@ -8,6 +8,7 @@ from gan_jax.run.config import base_config
 
 def get_config():
   config = base_config()
+  config.structure = 'points'
   config.data.name = 'ring8'
   config.model.name = 'mlp'
   config.model.z_dim = 2

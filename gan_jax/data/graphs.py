@@ -18,7 +18,7 @@ same distributions, fixed by `seed`.
 """
 
 import functools
-from typing import Callable, List, NamedTuple
+from typing import Callable, List, NamedTuple, Tuple
 
 import networkx as nx
 import numpy as np
@@ -53,16 +53,17 @@ class GraphDataset(NamedTuple):
   num_graphs: int
   n_max: int                                   # largest graph, the encoding's N
   build: Callable[[np.random.Generator], nx.Graph]
+  planar: bool = False                         # valid = connected and planar (SPECTRE's V.U.N.)
 
 
 GRAPH_DATASETS = {
     'community_small': GraphDataset(100, 20, _community_small),
-    'planar': GraphDataset(200, 64, _planar),
+    'planar': GraphDataset(200, 64, _planar, planar=True),
 }
 SPLITS = ('train', 'val', 'test')
 
 
-def _spec(name: str) -> GraphDataset:
+def spec(name: str) -> GraphDataset:
   if name not in GRAPH_DATASETS:
     raise ConfigError(f'unknown graph dataset {name!r}; choose one of {sorted(GRAPH_DATASETS)}')
   return GRAPH_DATASETS[name]
@@ -70,9 +71,9 @@ def _spec(name: str) -> GraphDataset:
 
 @functools.lru_cache(maxsize=None)
 def _all_graphs(name: str, seed: int) -> tuple:
-  spec = _spec(name)
+  dataset = spec(name)
   rng = np.random.default_rng([seed, 0])
-  return tuple(spec.build(rng) for _ in range(spec.num_graphs))
+  return tuple(dataset.build(rng) for _ in range(dataset.num_graphs))
 
 
 def split_sizes(num_graphs: int) -> dict:
@@ -86,12 +87,12 @@ def load_graphs(name: str, split: str = 'train', seed: int = 0) -> List[nx.Graph
   """The `split` ('train' | 'val' | 'test') of dataset `name`; the same graphs for the same seed.
 
   Returns copies, so a caller that edits a graph cannot change the cached dataset."""
-  spec = _spec(name)
+  dataset = spec(name)
   if split not in SPLITS:
     raise ConfigError(f'unknown graph split {split!r}; choose one of {list(SPLITS)}')
   graphs = _all_graphs(name, seed)
-  sizes = split_sizes(spec.num_graphs)
-  order = np.random.default_rng([seed, 1]).permutation(spec.num_graphs)
+  sizes = split_sizes(dataset.num_graphs)
+  order = np.random.default_rng([seed, 1]).permutation(dataset.num_graphs)
   start = {'train': 0, 'val': sizes['train'], 'test': sizes['train'] + sizes['val']}[split]
   return [graphs[i].copy() for i in order[start:start + sizes[split]]]
 
@@ -127,3 +128,38 @@ def decode(array, threshold: float = 0.5) -> List[nx.Graph]:
     graph.add_edges_from(zip(rows.tolist(), cols.tolist()))
     graphs.append(graph)
   return graphs
+
+
+NODE_ORDERS = ('data', 'bfs')
+
+
+def order_nodes(graph: nx.Graph, order: str) -> nx.Graph:
+  """The graph relabelled 0..n-1 in `order` ('data': unchanged; 'bfs': Cuthill-McKee, a
+  breadth-first search from a lowest-degree node, which makes the adjacency matrix banded)."""
+  if order == 'data':
+    return graph
+  ranked = list(nx.utils.cuthill_mckee_ordering(graph))
+  relabelled = nx.relabel_nodes(graph, {v: i for i, v in enumerate(ranked)})
+  out = nx.empty_graph(len(ranked))
+  out.add_edges_from(relabelled.edges())
+  return out
+
+
+def batch_indices(step: int, count: int, num_train: int, seed: int) -> np.ndarray:
+  """The training graphs of `step`: `count` consecutive places of an endless sequence of
+  epochs, each a permutation of the training split drawn from (seed, epoch). Pure in step."""
+  places = step * count + np.arange(count)
+  epochs = places // num_train
+  out = np.empty(count, np.int64)
+  for epoch in np.unique(epochs):
+    permutation = np.random.default_rng([seed, 2, int(epoch)]).permutation(num_train)
+    chosen = epochs == epoch
+    out[chosen] = permutation[places[chosen] % num_train]
+  return out
+
+
+def node_count_distribution(encoded: np.ndarray) -> Tuple[float, ...]:
+  """P(n = 1..N) of encoded graphs (G, N, N): the histogram a generator draws n from."""
+  counts = np.diagonal(encoded, axis1=1, axis2=2).sum(1).astype(np.int64)
+  histogram = np.bincount(counts - 1, minlength=encoded.shape[-1])
+  return tuple(float(p) for p in histogram / histogram.sum())

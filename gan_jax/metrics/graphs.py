@@ -238,3 +238,34 @@ def graph_metrics(generated: Sequence[nx.Graph], reference: Sequence[nx.Graph],
     if train is not None:
       out['novel'], out['vun'] = fractions['novel'], fractions['vun']
   return out
+
+
+def size_summary(graphs: Sequence[nx.Graph]) -> Dict[str, float]:
+  """Mean nodes and edges, and the share of connected graphs, of the non-empty graphs."""
+  graphs = [g for g in graphs if g.number_of_nodes() > 0]
+  if not graphs:
+    return {'mean_nodes': 0.0, 'mean_edges': 0.0, 'connected': float('nan')}
+  return {'mean_nodes': float(np.mean([g.number_of_nodes() for g in graphs])),
+          'mean_edges': float(np.mean([g.number_of_edges() for g in graphs])),
+          'connected': float(np.mean([nx.is_connected(g) for g in graphs]))}
+
+
+def score(generated, test, train, planar: bool) -> Dict[str, float]:
+  """graph_metrics against the test split plus size summaries; without planarity also
+  uniqueness and novelty (every graph valid)."""
+  out = graph_metrics(generated, test, train, planar=planar)
+  if not planar:
+    fractions = vun(generated, train, is_valid=lambda g: True)
+    out['unique'], out['novel'] = fractions['unique'], fractions['novel']
+  out.update(size_summary(generated))
+  return out
+
+
+def score_draws(draws: Sequence[Sequence[nx.Graph]], test, train, planar: bool) -> dict:
+  """Mean, std and per-draw `score` over independent draws of generated graphs (SPECTRE
+  generates one graph per test graph; one draw of 20 or 40 graphs is noisy)."""
+  per_draw = [score(graphs, test, train, planar) for graphs in draws]
+  names = per_draw[0].keys()
+  return {'metrics': {k: float(np.mean([d[k] for d in per_draw])) for k in names},
+          'metrics_std': {k: float(np.std([d[k] for d in per_draw])) for k in names},
+          'metrics_per_draw': per_draw}

@@ -1,22 +1,22 @@
 """The default experiment config, its validation, and the GAN it describes."""
 
-import functools
-
 import ml_collections
+import numpy as np
 import optax
 
+from gan_jax import structures
 from gan_jax.core import objectives
-from gan_jax.errors import ConfigError
-from gan_jax.data.images import to_model_range
-from gan_jax.models import build_models
-from gan_jax.models.dcgan import latent_code
-from gan_jax.models import conditional as conditional_models
 from gan_jax.core.state import GAN
+from gan_jax.errors import ConfigError
 
 
 def base_config() -> ml_collections.ConfigDict:
   """Every field an experiment may set; configs in experiments/configs/ change a few."""
   c = ml_collections.ConfigDict()
+  # The kind of output: a key of gan_jax.structures.REGISTRY (points, images, labeled_images,
+  # sequences, graphs), which says how to batch, build, score, draw and export it.
+  c.structure = 'points'
+  c.structure_module = ''        # a .py file registering a structure defined outside gan_jax
   c.seed = 0
   c.num_steps = 2000             # G updates
   c.batch_size = 64              # global, over all devices and hosts
@@ -33,6 +33,7 @@ def base_config() -> ml_collections.ConfigDict:
   # k > 0: label-to-image models train on k-means clusters of the pixels instead of the labels
   # (gan_jax.data.clusters; model.num_classes = k): an unsupervised model of p(x).
   c.data.pseudo_labels = 0
+  c.data.labels_file = ''        # set by the run: where a pseudo-label run keeps its clusters
 
   c.model = ml_collections.ConfigDict()
   c.model.name = 'mlp'           # mlp | dcgan | resnet
@@ -85,14 +86,17 @@ def base_config() -> ml_collections.ConfigDict:
   c.shown_generator = 'ema'      # the G that sample grids and evaluation show: 'ema' or 'raw'
   c.on_divergence = 'stop'       # stop | rollback (restore last checkpoint, lower lr)
   c.rollback_lr_factor = 0.5
+  # Each structure's own settings, as config.<structure name> (e.g. config.graphs).
+  for name, entry in structures.REGISTRY.items():
+    fields = entry.config_fields()
+    if fields is not None:
+      c[name] = fields
   return c
 
 
-_MODEL_NAMES = ('mlp', 'dcgan', 'resnet', 'lstm')
-
-
 def validate(config) -> None:
-  """Raises ConfigError with a one-line fix for any value the run cannot use, before any work."""
+  """Raises ConfigError with a one-line fix for any value the run cannot use, before any work:
+  the fields every run has here, the structure's own in its registry entry."""
   def require(condition, message):
     if not condition:
       raise ConfigError(message)
@@ -103,6 +107,7 @@ def validate(config) -> None:
       value = value[part]
     require(value is not None and value > 0, f'{path} must be positive, got {value}')
 
+  structure = structures.get(config)
   for path in ('batch_size', 'model.z_dim', 'model.g_features', 'model.d_features',
                'model.mlp_depth', 'optim.lr', 'log_every', 'sample_every', 'checkpoint_every',
                'keep_checkpoints', 'eval_samples'):
@@ -123,77 +128,22 @@ def validate(config) -> None:
           f'rollback_lr_factor must be in (0, 1), got {config.rollback_lr_factor}')
   require(config.shown_generator in ('ema', 'raw'),
           f"shown_generator must be 'ema' or 'raw', got {config.shown_generator!r}")
-  require(config.model.name in _MODEL_NAMES,
-          f'unknown model.name {config.model.name!r}; choose one of {list(_MODEL_NAMES)}')
   require(config.loss.penalty_weight is None or config.loss.penalty_weight >= 0,
           f'loss.penalty_weight must be >= 0, got {config.loss.penalty_weight}')
   require(config.loss.weight_clip is None or config.loss.weight_clip >= 0,
           f'loss.weight_clip must be >= 0 (0 = no clipping), got {config.loss.weight_clip}')
+  for name in ('adversarial_weight', 'class_weight', 'l1_weight'):
+    require(config.loss[name] >= 0, f'loss.{name} must be >= 0, got {config.loss[name]}')
   chosen = objective(config)
   require(config.g_samples in ('fresh', 'reuse'),
           f"g_samples must be 'fresh' or 'reuse', got {config.g_samples!r}")
   require(config.g_samples == 'fresh' or n_critic(config) == 1,
           f"g_samples='reuse' needs n_critic=1 (got {n_critic(config)}): with more D steps G "
           "would be scored on the samples D was just trained to reject; use g_samples='fresh'")
-  require(not (chosen.g_uses_real and g_estimator(config.model) == 'score_function'),
-          f'loss {config.loss.name!r} compares G\'s samples with the real batch, which has no '
-          "per-sequence reward; use model.sequence_output='gumbel' or another loss")
-  require(config.model.reward_baseline in ('none', 'leave_one_out'),
-          "model.reward_baseline must be 'none' or 'leave_one_out', "
-          f'got {config.model.reward_baseline!r}')
-  require(config.model.num_rollouts >= 1,
-          f'model.num_rollouts must be >= 1, got {config.model.num_rollouts}')
-  _validate_conditional(config, require)
-  require(not (chosen.needs_independent_examples and _has_batch_norm(config.model)),
+  structure.validate(config)
+  require(not (chosen.needs_independent_examples and structure.d_normalizes_batch(config)),
           f'penalty {chosen.penalty!r} differentiates D per example, which BatchNorm couples; '
           'set --config.model.d_batch_norm=False')
-
-
-CONDITIONAL = ('none', *conditional_models.LABEL_DISCRIMINATORS, 'completion')
-
-
-def condition_kind(config) -> str:
-  """'none', 'label' (label to image) or 'completion'."""
-  kind = config.model.conditional
-  return kind if kind in ('none', 'completion') else 'label'
-
-
-def _validate_conditional(config, require) -> None:
-  model, loss = config.model, config.loss
-  require(model.conditional in CONDITIONAL,
-          f'unknown model.conditional {model.conditional!r}; choose one of {list(CONDITIONAL)}')
-  require(model.g_conditioning in conditional_models.G_CONDITIONING,
-          f'unknown model.g_conditioning {model.g_conditioning!r}; choose one of '
-          f'{list(conditional_models.G_CONDITIONING)}')
-  require(model.num_classes >= 2, f'model.num_classes must be at least 2, got {model.num_classes}')
-  for name in ('adversarial_weight', 'class_weight', 'l1_weight'):
-    require(loss[name] >= 0, f'loss.{name} must be >= 0, got {loss[name]}')
-  require(model.code_categories == 0 or (model.code_categories >= 2 and model.name == 'dcgan'
-                                          and model.conditional == 'none' and model.z_dim >= 2),
-          'model.code_categories (InfoGAN) needs an unconditional dcgan, at least 2 categories '
-          f'and z_dim >= 2, got {model.code_categories} categories, model {model.name!r}, '
-          f'conditional {model.conditional!r}, z_dim {model.z_dim}')
-  pseudo = config.data.pseudo_labels
-  require(pseudo == 0 or (condition_kind(config) == 'label' and pseudo == model.num_classes),
-          f'data.pseudo_labels={pseudo} (k-means clusters) needs a label-to-image model '
-          f'(model.conditional concat, projection or acgan) with model.num_classes={pseudo}; '
-          f'got conditional {model.conditional!r}, num_classes {model.num_classes}')
-  if model.conditional == 'none':
-    require(loss.adversarial_weight == 1.0, 'loss.adversarial_weight applies to conditional models '
-            f'(model.conditional); leave it at 1.0, got {loss.adversarial_weight}')
-    return
-  require(model.name == 'dcgan', f'model.conditional={model.conditional!r} uses DCGAN layers; '
-          f"set model.name='dcgan' (got {model.name!r})")
-  require(config.data.image_size is None,
-          'data.image_size is not supported with model.conditional; leave it unset')
-  require(model.resample in ('space_to_depth', 'lax'),
-          f"unknown model.resample {model.resample!r}; choose 'space_to_depth' or 'lax'")
-  if model.conditional == 'completion':
-    require(loss.adversarial_weight > 0 or loss.l1_weight > 0,
-            'completion needs loss.adversarial_weight or loss.l1_weight above 0')
-  else:
-    require(loss.adversarial_weight > 0, 'label-to-image GANs need loss.adversarial_weight > 0, '
-            f'got {loss.adversarial_weight}')
 
 
 def n_critic(config) -> int:
@@ -215,57 +165,39 @@ def adam(learning_rate, b1, b2):
   return optax.inject_hyperparams(optax.adam)(learning_rate=learning_rate, b1=b1, b2=b2)
 
 
-def build_gan(config, example_shape) -> GAN:
-  """The GAN a config describes, for data whose examples have `example_shape`."""
-  try:
-    generator, discriminator = build_models(config.model, example_shape)
-  except ValueError as error:
-    raise ConfigError(str(error)) from None
+def build_gan(config, example=None) -> GAN:
+  """The GAN a config describes: the settings every GAN has from the config, derived here once
+  (objective, n_critic), and what differs by kind of output (models, preprocessing, condition,
+  estimator, loss terms) from its structure entry. `example`: a zero example of the batch (or
+  its shape); by default the structure's own."""
+  structure = structures.get(config)
+  if example is None:
+    example = structure.example(config)
+  elif isinstance(example, tuple):
+    example = np.zeros(example, np.float32)
+  generator, discriminator = structure.build_models(config, example)
   d_lr = config.optim.d_lr or config.optim.lr
   return GAN(
       generator=generator,
       discriminator=discriminator,
       g_optimizer=adam(config.optim.lr, config.optim.b1, config.optim.b2),
       d_optimizer=adam(d_lr, config.optim.b1, config.optim.b2),
-      objective=objective(config),
+      objective=objectives.with_g_weight(objective(config), config.loss.adversarial_weight),
       z_dim=config.model.z_dim,
       batch_size=config.batch_size,
       n_critic=n_critic(config),
       ema_decay=config.ema_decay,
-      # Real and fake through D in one call, unless D normalises over the batch or they differ
-      # in kind (token ids against relaxed one-hot vectors).
-      joint_d_call=not _has_batch_norm(config.model) and config.model.name != 'lstm',
       g_samples=config.g_samples,
-      g_estimator=g_estimator(config.model),
-      num_rollouts=config.model.num_rollouts,
-      reward_baseline=config.model.reward_baseline,
-      preprocess=to_model_range,
-      condition=(None if condition_kind(config) == 'none'
-                 else conditional_models.CONDITIONS[condition_kind(config)]),
-      adversarial_weight=config.loss.adversarial_weight,
-      class_weight=config.loss.class_weight,
-      d_classifies_fakes=config.loss.d_classifies_fakes,
-      l1_weight=config.loss.l1_weight if condition_kind(config) == 'completion' else 0.0,
-      latent_code=(functools.partial(latent_code, categories=config.model.code_categories)
-                   if config.model.code_categories else None),
+      **structure.gan_options(config),
   )
 
 
-def g_estimator(model_config) -> str:
-  """How G's gradient is estimated: through the samples, or, for discrete tokens, REINFORCE."""
-  if model_config.name == 'lstm' and model_config.sequence_output == 'tokens':
-    return 'score_function'
-  return 'pathwise'
-
-
-def _has_batch_norm(model_config) -> bool:
-  """Whether D normalises over the batch (DCGAN's D does unless d_batch_norm is off)."""
-  return model_config.name == 'dcgan' and model_config.d_batch_norm
-
-
 def with_defaults(saved: dict) -> ml_collections.ConfigDict:
-  """A run's saved config.json completed with today's defaults for fields added since."""
+  """A run's saved config.json completed with today's defaults for fields added since (a run
+  saved before `structure` existed gets the structure its data and model describe)."""
   config = base_config()
+  if 'structure' not in saved:
+    saved = {**saved, 'structure': structures.legacy_structure(saved)}
   config.update(saved)
   return config
 

@@ -11,6 +11,7 @@ module only.
 import dataclasses
 import functools
 import os
+from typing import Optional, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -62,25 +63,27 @@ def _with_axis(module):
   return module.clone(axis_name=AXIS) if hasattr(module, 'axis_name') else module
 
 
-def data_parallel(gan: GAN) -> GAN:
-  """The same GAN with its per-device batch size (global batch / devices of all hosts) and
-  BatchNorm synchronised over all devices."""
-  per_device = check_divisible(gan.batch_size, jax.device_count())
+def data_parallel(gan: GAN, n_devices: Optional[int] = None) -> GAN:
+  """The same GAN with its per-device batch size (global batch / devices of all hosts, or
+  `n_devices`) and BatchNorm synchronised over all devices."""
+  per_device = check_divisible(gan.batch_size, n_devices or jax.device_count())
   return dataclasses.replace(gan, batch_size=per_device, axis_name=AXIS,
                              generator=_with_axis(gan.generator),
                              discriminator=_with_axis(gan.discriminator))
 
 
-def make_parallel_train_step(gan: GAN):
-  """`train_step` pmapped over all devices. `gan.batch_size` is the global batch size.
+def make_parallel_train_step(gan: GAN, devices: Optional[Sequence] = None):
+  """`train_step` pmapped over all devices (or the local `devices` given: a one-host run on
+  part of them). `gan.batch_size` is the global batch size.
 
   The returned function takes a replicated state and this host's batches, of shape
   (n_critic, global_batch / process_count, ...), and returns a replicated state and the
   metrics (averaged over all devices).
   """
-  pgan = data_parallel(gan)
-  n = jax.local_device_count()
-  step = jax.pmap(functools.partial(train_step, gan=pgan), axis_name=AXIS, donate_argnums=0)
+  pgan = data_parallel(gan, None if devices is None else len(devices))
+  n = jax.local_device_count() if devices is None else len(devices)
+  step = jax.pmap(functools.partial(train_step, gan=pgan), axis_name=AXIS, donate_argnums=0,
+                  devices=devices)
 
   def parallel_step(replicated_state, batches):
     batches = shard(batches, n, axis=1)
@@ -101,9 +104,9 @@ def shard(x, n_devices: int, axis: int = 0):
   return jax.tree.map(split, x)
 
 
-def replicate(tree):
-  """Copies a pytree onto every local device (leading axis = device)."""
-  n = jax.local_device_count()
+def replicate(tree, n_devices: Optional[int] = None):
+  """Copies a pytree onto every local device, or the first `n_devices` (leading axis = device)."""
+  n = n_devices or jax.local_device_count()
   return jax.tree.map(lambda x: jnp.broadcast_to(x, (n,) + jnp.shape(x)), tree)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from gan_jax.lecture import vae
 from gan_jax.run import evaluation
 from gan_jax.run.config import adam, build_gan, n_critic
-from gan_jax.data import make_data
+from gan_jax.structures import make_data
 from gan_jax.data.images import to_model_range
 from gan_jax.lecture.autoencoder import Decoder, Encoder
 from gan_jax.run.population import create_population, make_population_train_step, member
@@ -19,7 +19,7 @@ from gan_jax.run.population import create_population, make_population_train_step
 
 def _population_batches(config, seeds):
   """A function step -> (K, n_critic, B, ...) stacking each run's own data stream."""
-  streams = [make_data(config.data, config.batch_size, n_critic(config), seed) for seed in seeds]
+  streams = [make_data(config, n_critic(config), seed=seed) for seed in seeds]
 
   def batches(step):
     return jnp.stack([jnp.asarray(stream.batches(step)) for stream in streams])
@@ -58,12 +58,12 @@ def train_gan_population(config, seeds: Sequence[int], g_lr, d_lr, b1, num_steps
   return gan, population, seconds
 
 
-def evaluate_population(gan, population, data_config, num_samples: int, seed: int = 0,
+def evaluate_population(gan, population, config, num_samples: int, seed: int = 0,
                         generator: str = 'raw'):
   """The metrics of each run, as a list of dicts. The raw generator by default, as in Lucic et
   al.: after a few hundred steps an EMA with decay 0.999 is still mostly the initial weights."""
   k = jax.tree.leaves(population)[0].shape[0]
-  return [evaluation.evaluate(gan, member(population, i), data_config, num_samples, seed, generator)
+  return [evaluation.evaluate(gan, member(population, i), config, num_samples, seed, generator)
           for i in range(k)]
 
 
@@ -90,12 +90,12 @@ def train_vae_population(config, seeds: Sequence[int], num_steps: int, latent_di
   return model, states, seconds
 
 
-def evaluate_vae_population(model, states, data_config, num_samples: int, seed: int = 0):
+def evaluate_vae_population(model, states, config, num_samples: int, seed: int = 0):
   k = jax.tree.leaves(states)[0].shape[0]
   sample = jax.jit(lambda params, key: vae.sample(model, params, key, num_samples))
   results = []
   for i in range(k):
     params = member(states, i).params
     samples = np.asarray(sample(params, jax.random.PRNGKey(seed)))
-    results.append({'num_samples': num_samples, **evaluation.sample_metrics(samples, data_config)})
+    results.append({'num_samples': num_samples, **evaluation.sample_metrics(samples, config)})
   return results

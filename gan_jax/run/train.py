@@ -8,18 +8,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gan_jax import keys
-from gan_jax.run import conditional, evaluation, parallel
+from gan_jax import keys, structures
+from gan_jax.run import parallel
 from gan_jax.tools import plots
 from gan_jax.run.checkpoint import Checkpointer
 from gan_jax.run.workdir import WorkdirLock, check_workdir
-from gan_jax.run.config import build_gan, condition_kind, n_critic, validate
-from gan_jax.data import example_of, make_data, prefetch
-from gan_jax.data import vectors as toy
+from gan_jax.run.config import build_gan, n_critic, validate
+from gan_jax.data import prefetch
 from gan_jax.errors import ConfigError, DivergenceError
 from gan_jax.tools.metric_writers import MetricWriter
 from gan_jax.core.state import create_state, learning_rates, set_learning_rates
-from gan_jax.core.steps import generate, make_train_step
+from gan_jax.core.steps import make_train_step
 
 
 @jax.jit
@@ -33,12 +32,13 @@ def _finite_players(state, metrics):
 
 
 class _Run:
-  """The GAN and its compiled step: jitted on one device, pmapped over the devices of all hosts
-  whenever there is more than one (so a multi-host run averages over every device)."""
+  """What the loop needs, derived once: the structure entry, the GAN (objective, n_critic,
+  per-structure options) and its compiled step: jitted on one device, pmapped over the devices
+  of all hosts whenever there is more than one (so a multi-host run averages over every device)."""
 
-  def __init__(self, config, data):
-    self.gan = build_gan(config, data.example_shape)
-    parallel.check_divisible(config.batch_size, jax.device_count())
+  def __init__(self, config, structure, data):
+    self.structure = structure
+    self.gan = build_gan(config, data.example)
     self.pmapped = parallel.needs_pmap()
     if self.pmapped:
       self.step_fn = parallel.make_parallel_train_step(self.gan)
@@ -58,15 +58,15 @@ def train_and_evaluate(config, workdir: str, quiet: bool = False):
   `quiet` turns the progress bar off. Returns the final state (on the host's first device).
   """
   validate(config)
+  structure = structures.get(config)
   if config.eval_every:
-    evaluation.check_supported(config.data)
+    structure.check_evaluable(config)
   workdir = check_workdir(workdir)
   parallel.check_divisible(config.batch_size, jax.device_count())
-  data = make_data(config.data, config.batch_size, n_critic(config), config.seed,
-                   jax.process_index(), jax.process_count(),
-                   labels=condition_kind(config) != 'none')
-  run = _Run(config, data)
-  template = create_state(run.gan, jax.random.PRNGKey(config.seed), example_of(data))
+  structure.bind_workdir(config, workdir)
+  data = structure.make_data(config, n_critic(config), jax.process_index(), jax.process_count())
+  run = _Run(config, structure, data)
+  template = create_state(run.gan, jax.random.PRNGKey(config.seed), data.example)
   checkpointer = Checkpointer(os.path.join(workdir, 'checkpoints'), config.keep_checkpoints)
   is_chief = jax.process_index() == 0
   with WorkdirLock(workdir, enabled=is_chief):
@@ -129,15 +129,14 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
       rates = learning_rates(state)
       writer.write(step, jax.device_get({**metrics, **rates}))
     if drawing:
-      _draw(config, workdir, data, run, state, fixed_z, step)
+      which = 'EMA G' if config.shown_generator == 'ema' else 'raw G'
+      run.structure.draw(run.gan, state, config, data, fixed_z,
+                         os.path.join(workdir, 'samples', f'step_{step:07d}'),
+                         f'{which}, step {step}')
     if evaluating:
-      if run.gan.condition is None:
-        results = evaluation.evaluate(run.gan, state, config.data,
-                                      config.eval_samples, config.seed, config.shown_generator)
-      else:
-        results = conditional.evaluate(run.gan, state, config, config.eval_samples, config.seed,
+      results = run.structure.evaluate(run.gan, state, config, config.eval_samples, config.seed,
                                        config.shown_generator)
-        results.pop('fid_per_class', None)
+      results = {k: v for k, v in results.items() if np.ndim(v) == 0}   # scalars are logged
       generator = results.pop('generator')   # in the key: which G these numbers describe
       writer.write(step, {f'eval/{generator}/{k}': v for k, v in results.items()}, training=False)
     if saving:
@@ -159,40 +158,3 @@ def with_initial_generator(state, path: str):
                       f'({type(error).__name__}: {str(error).splitlines()[0][:100]}); '
                       'give a file written by flax.serialization.to_bytes(G params)') from None
   return state.replace(g_params=params, ema_params=jax.tree.map(jnp.copy, params))
-
-
-def _draw(config, workdir, data, run, state, fixed_z, step):
-  """A grid of G(fixed z) for images; real vs generated points with D(x) for 1D/2D data.
-
-  They show the generator evaluation scores (`config.shown_generator`), and say which.
-  """
-  gan = run.gan
-  use_ema = config.shown_generator == 'ema'
-  which = 'EMA G' if use_ema else 'raw G'
-  if data.example_dtype == np.int32:   # token sequences: the first few, as ids
-    key = jax.random.fold_in(jax.random.PRNGKey(config.seed), keys.PLOT)
-    tokens = np.asarray(generate(gan, state, fixed_z[:8], use_ema, key))
-    with open(os.path.join(workdir, 'samples', f'step_{step:07d}.txt'), 'w') as f:
-      f.write(f'{which}, step {step}\n' + '\n'.join(' '.join(map(str, row)) for row in tokens))
-    return
-  if data.grid_batch is not None:   # conditional: a row per class, a column per z
-    batch = jax.tree.map(gan.preprocess, data.grid_batch)
-    z = fixed_z[np.arange(len(batch['y'])) % 8]
-    images = generate(gan, state, z, use_ema, condition=gan.condition(batch))
-    plots.save_image_grid(images, os.path.join(workdir, 'samples', f'step_{step:07d}.png'),
-                          f'{which}(z, condition), 8 of each class, step {step}')
-    return
-  if data.mixture is None:
-    images = generate(gan, state, fixed_z, use_ema)
-    plots.save_image_grid(images, os.path.join(workdir, 'samples', f'step_{step:07d}.png'),
-                          f'{which}(z) for a fixed z, step {step}')
-    return
-  n = 2500
-  key = jax.random.fold_in(jax.random.PRNGKey(config.seed), keys.PLOT)
-  real = toy.sample(data.mixture, key, n)
-  z = jax.random.normal(keys.fold(key, keys.Z), (n, gan.z_dim))
-  fake = generate(gan, state, z, use_ema)
-  variables = {'params': state.d_params, **state.d_collections}
-  d_fn = lambda x: np.asarray(gan.discriminator.apply(variables, jnp.asarray(x), train=False))
-  plots.plot_density(real, fake, d_fn, os.path.join(workdir, 'samples', f'step_{step:07d}.png'),
-                     f'{config.data.name}, {config.loss.name}, {which}, step {step}')

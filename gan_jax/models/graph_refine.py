@@ -1,0 +1,279 @@
+"""A graph generator that sees its own partial graph, and a PPGN critic that can see planarity.
+
+Why (docs/structured.md, planar): the one-shot MLP generator of gan_jax.models.graphs draws
+every edge independently given z, so it must place ~178 edges of a triangulated disk right at
+once; its graphs have the right edge and triangle counts but only 45% of their edges lie in
+exactly two triangles (93% in the data), and none is planar. Its message-passing critic is
+bounded by 1-WL and cannot see crossings either.
+
+`RefineGraphGenerator` (in the spirit of SPECTRE's staged generation and of iterative
+refinement): per-node noise -> node states by set self-attention (equivariant in the nodes'
+noise), a latent 2-D position and radius per node (`geometric`: the data are proximity graphs
+of points in the plane, so at init G draws random geometric graphs at the data's density), and
+edge logits from a symmetric learned pairwise function of the two nodes' states and their latent
+distance. No Delaunay or other triangulation is computed: which pairs become edges, and where
+the points lie, is learned from D alone. A first graph is drawn
+(straight-through binary Concrete, `binary_concrete` of gan_jax.models.graphs), then for
+`rounds` rounds the node states are updated by message passing over the drawn graph (with its
+degrees, triangle counts and each pair's common-neighbour count, the quantity that says whether
+an edge lies in two triangles), and all edges are re-predicted from the old logit and the new
+pair features, and drawn again. G's output is the last draw in the dense encoding of
+gan_jax.data.graphs. No planarity test, triangulation or rejection anywhere: validity must come
+from D's gradient.
+
+`PPGNDiscriminator` (Maron et al. 2019, "Provably powerful graph networks"): pairwise features
+(B, C, N, N); each block multiplies two per-pair MLPs of them as matrices, channel by channel
+(x <- MLP([x, MLP1(x) @ MLP2(x)])), which reaches 3-WL power (counts cycles, common neighbours,
+paths), and pools every block's output over the diagonal and the off-diagonal (sum / N and
+sum / N^2, invariant to the node order). Per-example only (no BatchNorm), so R1 works.
+"""
+
+from typing import Optional, Tuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gan_jax import keys
+from gan_jax.models.graphs import _logistic, binary_concrete, local_clustering, node_triangles
+
+
+def refine_z_dim(n_max: int, node_noise: int, global_noise: int) -> int:
+  """The z_dim a `RefineGraphGenerator` takes: per-node noise rows, then the global noise."""
+  return n_max * node_noise + global_noise
+
+
+class _SetBlock(nn.Module):
+  """Pre-LN transformer block over the nodes (masked to existing nodes): equivariant."""
+  hidden: int
+  heads: int = 4
+
+  @nn.compact
+  def __call__(self, h, mask):
+    attn_mask = (mask[:, None, :, None] * mask[:, None, None, :]) > 0
+    y = nn.LayerNorm()(h)
+    h = h + nn.MultiHeadDotProductAttention(num_heads=self.heads, qkv_features=self.hidden,
+                                            out_features=self.hidden)(y, y, mask=attn_mask)
+    y = nn.LayerNorm()(h)
+    h = h + nn.Dense(self.hidden)(nn.gelu(nn.Dense(2 * self.hidden)(y)))
+    return h * mask[..., None]
+
+
+class _PairLogits(nn.Module):
+  """Symmetric edge logits from node states and pair features: MLP(u_i + u_j, v_i * v_j,
+  |p_i - p_j|^2, pair features), so logit_ij = logit_ji by construction."""
+  hidden: int
+  position_dim: int
+  bias: float = 0.0
+  zero_init: bool = False   # refinement heads start at delta = 0: round r starts as a redraw
+
+  @nn.compact
+  def __call__(self, h, pair):
+    u = nn.Dense(self.hidden)(h)
+    v = nn.Dense(self.hidden, use_bias=False)(h)
+    x = u[:, :, None, :] + u[:, None, :, :] + v[:, :, None, :] * v[:, None, :, :]
+    if self.position_dim:
+      p = nn.Dense(self.position_dim, name='position')(h)
+      dist = jnp.sum((p[:, :, None, :] - p[:, None, :, :]) ** 2, -1, keepdims=True)
+      pair = jnp.concatenate([pair, dist], -1)
+    x = x + nn.Dense(self.hidden, use_bias=False)(pair)
+    x = nn.Dense(self.hidden)(nn.gelu(x))
+    # Small (round 0) or zero (refinements) last layer: the first graphs start near the prior
+    # density, not at a random global offset of several logits shared by every pair.
+    kernel_init = (nn.initializers.zeros if self.zero_init
+                   else nn.initializers.variance_scaling(0.01, 'fan_in', 'normal'))
+    out = nn.Dense(1, kernel_init=kernel_init,
+                   bias_init=nn.initializers.constant(self.bias))(nn.gelu(x))[..., 0]
+    return out
+
+
+class RefineGraphGenerator(nn.Module):
+  """z (B, n_max * node_noise + global_noise) -> (B, n_max, n_max) 0/1 graphs.
+
+  z is read as per-node noise rows (B, n_max, node_noise) and a global part: permuting the rows
+  of the node noise permutes the output graph's nodes (the logits exactly; the sampled graphs in
+  distribution), so G is equivariant in its per-node noise. The number of nodes n comes from
+  `node_counts` as in GraphGenerator (required here; planar: always 64), nodes 0..n-1 exist.
+  Training (train=True) needs rngs={'sample': key}; in evaluation a 'sample' rng draws Bernoulli
+  graphs in every round, without one (init, `output='logits'`) every round thresholds at 0.5.
+  """
+  n_max: int
+  node_counts: Tuple[float, ...]
+  node_noise: int = 8
+  global_noise: int = 16
+  hidden: int = 64
+  pair_hidden: int = 32
+  position_dim: int = 4
+  set_layers: int = 2
+  rounds: int = 2
+  temperature: float = 1.0
+  straight_through: bool = True
+  edge_prior: float = 0.0   # initial bias of the first round's edge logits: logit(density)
+  axis_name: Optional[str] = None   # set under pmap: noise drawn for the global batch
+  # Geometric prior (the planar data are proximity graphs of points in the plane): each node
+  # gets a latent 2-D position (standardised per graph, then mapped into the unit square by the
+  # Gaussian CDF) and a learned radius r_i, and every round's logit gets
+  # s * (r0^2 r_i r_j - |p_i - p_j|^2), s learned: at init G draws random geometric graphs
+  # at the data's density; everything else (where the points lie, which edges go) is learned.
+  geometric: bool = True
+  sharpness: float = 10.0
+
+  @property
+  def z_dim(self) -> int:
+    return refine_z_dim(self.n_max, self.node_noise, self.global_noise)
+
+  def _draw(self, logits, train: bool):
+    """A symmetric 0/1 draw of the upper triangle's logits, mirrored (zero diagonal)."""
+    n = self.n_max
+    upper = jnp.triu(jnp.ones((n, n), jnp.float32), 1)
+    if train or self.has_rng('sample'):
+      key = self.make_rng('sample')
+      if train:
+        sample = binary_concrete(key, logits, self.temperature, self.straight_through,
+                                 self.axis_name)
+      else:
+        noise = _logistic(key, logits.shape, jnp.float32, self.axis_name)
+        sample = (noise + logits > 0).astype(jnp.float32)
+    else:
+      sample = (logits > 0).astype(jnp.float32)
+    sample = sample * upper
+    return sample + sample.transpose(0, 2, 1)
+
+  def _num_nodes(self, batch: int):
+    probs = jnp.asarray(self.node_counts, jnp.float32)
+    if len(self.node_counts) != self.n_max:
+      raise ValueError(f'node_counts needs {self.n_max} probabilities, got {len(self.node_counts)}')
+    if float(np.max(self.node_counts)) == 1.0:   # one size (planar): no draw, no rng needed
+      return jnp.full((batch,), 1 + int(np.argmax(self.node_counts)), jnp.int32)
+    if self.has_rng('sample'):
+      draw = lambda key, shape: jax.random.categorical(key, jnp.log(probs), shape=shape)
+      return 1 + keys.draw_global(draw, self.make_rng('sample'), (batch,), self.axis_name)
+    return jnp.full((batch,), 1 + int(np.argmax(self.node_counts)), jnp.int32)
+
+  @nn.compact
+  def __call__(self, z, train: bool = True, output: str = 'graph'):
+    if output not in ('graph', 'logits'):
+      raise ValueError(f"unknown output {output!r}; choose 'graph' or 'logits'")
+    n, batch = self.n_max, z.shape[0]
+    if z.shape[-1] != self.z_dim:
+      raise ValueError(f'z has {z.shape[-1]} dims; this generator takes {self.z_dim}')
+    node_z = z[:, :n * self.node_noise].reshape(batch, n, self.node_noise)
+    global_z = z[:, n * self.node_noise:]
+    count = self._num_nodes(batch)
+    nodes = (jnp.arange(n)[None, :] < count[:, None]).astype(jnp.float32)      # (B, N)
+    pair_mask = nodes[:, :, None] * nodes[:, None, :] * (1.0 - jnp.eye(n))
+    size = jax.nn.one_hot(count - 1, n, dtype=jnp.float32)
+    g = nn.Dense(self.hidden)(jnp.concatenate([global_z, size], -1))
+    h = nn.Dense(self.hidden)(node_z) + g[:, None, :]
+    h = h * nodes[..., None]
+    for _ in range(self.set_layers):
+      h = _SetBlock(self.hidden)(h, nodes)
+    pair = jnp.zeros((batch, n, n, 1), jnp.float32)
+    bias = 0.0 if self.geometric else self.edge_prior
+    logits = _PairLogits(self.pair_hidden, self.position_dim, bias, name='logits_0')(h, pair)
+    if self.geometric:
+      # Positions in the unit square: standardised per graph, then the Gaussian CDF (uniform
+      # points if the raw positions are Gaussian). For uniform points P(|p_i - p_j| < r) is
+      # about pi r^2 (less at the border): r^2 from the prior density.
+      density = 1.0 / (1.0 + np.exp(-self.edge_prior))
+      radius2 = 1.15 * density / np.pi
+      sharp = self.param('log_sharpness',
+                         nn.initializers.constant(np.log(self.sharpness / radius2)), ())
+      geo_head = nn.Dense(3, name='geometry', kernel_init=nn.initializers.normal(0.1))
+      counts = count.astype(jnp.float32)[:, None, None]
+
+      def geometric_logits(h):
+        out = geo_head(h)
+        p, log_r = out[..., :2], out[..., 2]
+        mean = (p * nodes[..., None]).sum(1, keepdims=True) / counts
+        p = (p - mean) * nodes[..., None]
+        std = jnp.sqrt((p ** 2 * nodes[..., None]).sum(1, keepdims=True) / counts + 1e-6)
+        p = jax.scipy.stats.norm.cdf(p / std)
+        dist = jnp.sum((p[:, :, None, :] - p[:, None, :, :]) ** 2, -1)
+        r = jnp.exp(log_r)
+        return jnp.exp(sharp) * (radius2 * r[:, :, None] * r[:, None, :] - dist)
+      logits = logits + geometric_logits(h)
+    adjacency = self._draw(logits, train) * pair_mask
+    for r in range(self.rounds):
+      # What G sees of its own graph: degrees, triangles, clustering per node; per pair the
+      # edge, its common neighbours (A^2)_ij (2 for an inner edge of a triangulation) and the
+      # previous logit.
+      degree = adjacency.sum(-1)
+      triangles = node_triangles(adjacency)
+      common = adjacency @ adjacency
+      node_feats = jnp.stack([degree / 6.0, triangles / 6.0,
+                              local_clustering(triangles, degree)], -1)
+      message = nn.Dense(self.hidden, use_bias=False)(h)
+      m = adjacency @ message / 6.0
+      previous_h = h
+      h = h + nn.Dense(self.hidden)(nn.gelu(nn.Dense(self.hidden)(
+          jnp.concatenate([h, m, node_feats], -1))))
+      h = _SetBlock(self.hidden)(h * nodes[..., None], nodes)
+      pair = jnp.stack([adjacency, adjacency * common / 2.0, common / 2.0,
+                        jnp.tanh(logits / 4.0)], -1)
+      delta = _PairLogits(self.pair_hidden, self.position_dim, zero_init=True,
+                          name=f'logits_{r + 1}')(h, pair)
+      logits = logits + delta
+      if self.geometric:   # positions move with the node states: re-place, keep the delta
+        logits = logits - geometric_logits(previous_h) + geometric_logits(h)
+      adjacency = self._draw(logits, train) * pair_mask
+    if output == 'logits':
+      return (logits + logits.transpose(0, 2, 1)) / 2 * pair_mask + (
+          60.0 * nodes - 30.0)[:, :, None] * jnp.eye(n)
+    return adjacency + nodes[:, :, None] * jnp.eye(n, dtype=jnp.float32)
+
+
+class PPGNDiscriminator(nn.Module):
+  """(B, N, N) graphs (entries in [0, 1]) -> (B,) logits, invariant to the node order.
+
+  Input channels per pair: the edge A_ij, log(1 + common neighbours (A^2)_ij), node existence on the
+  diagonal, the existing-pair mask. Each of `blocks` blocks: m1, m2 = ReLU(Dense(x)) to `hidden`
+  channels each; their per-channel matrix product m1 @ m2 / N (the PPGN step: 3-WL power, sees
+  triangles per edge, cycles, paths); x <- ReLU(Dense([x, m1 @ m2 / N])). Readout: every
+  block's diagonal mean and off-diagonal mean over existing nodes, concatenated, to an MLP.
+  Layout (B, C, N, N) so the products are batched matmuls. No BatchNorm (per example, for R1);
+  LayerNorm over channels (`layer_norm=True`) doubled the forward time on one CPU core, so it is
+  off by default. ReLU, not GELU: the same reason.
+  """
+  hidden: int = 16
+  blocks: int = 3
+  head: int = 64
+  layer_norm: bool = False
+
+  @nn.compact
+  def __call__(self, x, train: bool = True):
+    del train
+    x = x.astype(jnp.float32)
+    n = x.shape[-1]
+    eye = jnp.eye(n, dtype=jnp.float32)
+    nodes = jnp.diagonal(x, axis1=1, axis2=2)
+    adjacency = x * (1.0 - eye)
+    mask = nodes[:, :, None] * nodes[:, None, :]
+    count = jnp.maximum(nodes.sum(-1), 1.0)                              # (B,)
+    # log(1 + common neighbours): bounded growth, so a dense fake does not give logits of 100.
+    feats = jnp.stack([adjacency, jnp.log1p(adjacency @ adjacency), nodes[:, :, None] * eye,
+                       mask], 1)
+    mask = mask[:, None]
+    off = mask * (1.0 - eye)
+    diag = mask * eye
+
+    def dense(h, width, name):   # per-pair Dense over the channel axis 1
+      return jnp.einsum('bcij,cd->bdij', h, self.param(
+          name + '_w', nn.initializers.lecun_normal(), (h.shape[1], width))) + self.param(
+              name + '_b', nn.initializers.zeros, (width,))[None, :, None, None]
+
+    pooled = []
+    h = feats
+    for b in range(self.blocks):
+      m = nn.relu(dense(h, 2 * self.hidden, f'b{b}_m')) * mask
+      prod = jnp.matmul(m[:, :self.hidden], m[:, self.hidden:]) / n
+      h = dense(jnp.concatenate([h, prod], 1), self.hidden, f'b{b}_out')
+      if self.layer_norm:
+        h = jnp.moveaxis(nn.LayerNorm(name=f'b{b}_norm')(jnp.moveaxis(h, 1, -1)), -1, 1)
+      h = nn.relu(h) * mask
+      pooled.append((h * diag).sum((2, 3)) / count[:, None])
+      pooled.append((h * off).sum((2, 3)) / (count * jnp.maximum(count - 1, 1.0))[:, None])
+    out = jnp.concatenate(pooled, -1)
+    out = nn.leaky_relu(nn.Dense(self.head)(out), 0.2)
+    return nn.Dense(1)(out)[:, 0].astype(jnp.float32)

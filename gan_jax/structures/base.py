@@ -1,0 +1,134 @@
+"""What every structure entry provides, and the helpers entries share."""
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+import numpy as np
+
+from gan_jax import keys
+from gan_jax.core.steps import generate
+from gan_jax.errors import ConfigError
+
+GENERATORS = ('ema', 'raw')
+
+
+class Data(NamedTuple):
+  """A run's training data: batches a pure function of the step (no iterator state to save)."""
+  example: Any                 # one zero example (a dict for conditional batches): init, restore
+  batches: Callable            # step -> this host's (n_critic, local_batch, ...) arrays
+  picture: Any = None          # what the structure's training picture needs (mixture, grid batch)
+
+  @property
+  def example_shape(self) -> tuple:
+    """The shape of one example of the data (of 'x' in a conditional batch)."""
+    x = self.example['x'] if isinstance(self.example, dict) else self.example
+    return tuple(x.shape)
+
+
+class Structure:
+  """One kind of output. Subclasses override what differs; the defaults fit an unconditional G
+  whose samples are float arrays.
+
+  Attributes:
+    name: the value of `config.structure` that selects it.
+    encoding: one line on what `experiments/sample.py` writes for it (README quotes these).
+    eval_samples: the sample size `experiments/evaluate.py` scores by default.
+  """
+  name: str = ''
+  encoding: str = ''
+  eval_samples: int = 10000    # what experiments/evaluate.py draws unless told otherwise
+
+  # --- configuration -----------------------------------------------------------------------
+  def config_fields(self):
+    """A ConfigDict of the structure's own settings, added to base_config() as config[name];
+    None when it has none."""
+    return None
+
+  def validate(self, config) -> None:
+    """Raises ConfigError with a one-line fix for any value of its fields it cannot use."""
+
+  def d_normalizes_batch(self, config) -> bool:
+    """Whether D normalises over the batch (BatchNorm): penalties then cannot apply."""
+    return False
+
+  def claims_legacy(self, data: dict, model: dict) -> bool:
+    """Whether a config.json saved before `config.structure` existed describes this structure."""
+    return False
+
+  # --- what a run is made of ---------------------------------------------------------------
+  def bind_workdir(self, config, workdir: str) -> None:
+    """Points the config at files the structure keeps in the run's workdir (called by the
+    trainer and by load_run before any data is made); by default there are none."""
+
+  def make_data(self, config, n_critic: int, process_index: int = 0,
+                process_count: int = 1) -> Data:
+    raise NotImplementedError
+
+  def example(self, config):
+    """A zero example of the batch (no training data read where avoidable): to restore a run."""
+    raise NotImplementedError
+
+  def build_models(self, config, example):
+    """(generator, discriminator) Flax modules for examples like `example`."""
+    raise NotImplementedError
+
+  def gan_options(self, config) -> dict:
+    """GAN fields the structure decides: preprocess, condition, joint_d_call."""
+    return {}
+
+  # --- what a run gives back ---------------------------------------------------------------
+  def sample(self, gan, state, config, num_samples: int, seed: int = 0,
+             generator: str = 'ema') -> np.ndarray:
+    """num_samples of the run's model, in the encoding `sample.py` exports."""
+    return draw_samples(gan, state, num_samples, seed, generator)
+
+  def evaluate(self, gan, state, config, num_samples: int, seed: int = 0,
+               generator: str = 'ema') -> dict:
+    """Every metric that applies to the structure, for the run's G."""
+    raise ConfigError(f'structure {self.name!r} has no metrics here; set --config.eval_every=0')
+
+  def score_samples(self, samples: np.ndarray, config) -> dict:
+    """The metrics of samples of the structure's p(x) (from G, or from another model: a VAE)."""
+    raise ConfigError(f'structure {self.name!r} has no sample metrics here')
+
+  def check_evaluable(self, config) -> None:
+    """A ConfigError before training when evaluation during training cannot work."""
+
+  def save_samples(self, samples: np.ndarray, stem: str, title: str) -> list:
+    """Writes stem.npy and a picture or text beside it; returns the paths written."""
+    np.save(stem + '.npy', samples)
+    return [stem + '.npy']
+
+  def draw(self, gan, state, config, data: Data, fixed_z, path_stem: str, title: str) -> str:
+    """The training picture of G at this step (`path_stem` + its extension); returns the path."""
+    raise NotImplementedError
+
+
+def draw_samples(gan, state, num_samples: int, seed: int, generator: str = 'ema',
+                 batch_size: int = 1000) -> np.ndarray:
+  """num_samples of G(z), z ~ N(0, I), on the host, from the 'ema' or the 'raw' generator."""
+  check_generator(generator)
+  sample = jax.jit(lambda state, z, key: generate(gan, state, z, generator == 'ema', key))
+  key = keys.fold(jax.random.PRNGKey(seed), keys.EVAL)
+  out = []
+  for start in range(0, num_samples, batch_size):
+    batch_key = jax.random.fold_in(key, start)
+    z = jax.random.normal(batch_key, (batch_size, gan.z_dim))
+    out.append(np.asarray(sample(state, z, keys.fold(batch_key, keys.SAMPLE))))
+  return np.concatenate(out)[:num_samples]
+
+
+def check_generator(generator: str) -> None:
+  if generator not in GENERATORS:
+    raise ConfigError(f'unknown generator {generator!r}; choose one of {list(GENERATORS)}')
+
+
+def step_batches(source, n_critic: int) -> Callable:
+  """step -> the n_critic consecutive batches of a source with `.batch(index)`, stacked (dicts
+  are stacked key by key)."""
+  def batches(step):
+    parts = [source.batch(step * n_critic + i) for i in range(n_critic)]
+    if isinstance(parts[0], dict):
+      return {k: np.stack([p[k] for p in parts]) for k in parts[0]}
+    return np.stack(parts)
+  return batches

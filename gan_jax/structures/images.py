@@ -1,0 +1,162 @@
+"""Images: TFDS datasets read without TensorFlow, the DCGAN and ResNet pairs (with InfoGAN's
+categorical code as an option), and FID, KID, precision/recall, density/coverage and inception
+score in the features of the project's own classifiers (MNIST, Fashion-MNIST)."""
+
+import functools
+
+import jax.numpy as jnp
+import numpy as np
+
+from gan_jax.core.steps import generate
+from gan_jax.core.terms import TERMS
+from gan_jax.data import images as image_data
+from gan_jax.data import vectors as toy
+from gan_jax.errors import ConfigError
+from gan_jax.metrics import classifier, fid, inception_score, kid, precision_recall
+from gan_jax.models.dcgan import RESAMPLE, DCGANDiscriminator, DCGANGenerator, latent_code
+from gan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
+from gan_jax.structures import register
+from gan_jax.structures.base import Data, Structure, draw_samples, step_batches
+from gan_jax.tools import plots
+
+FEATURE_DATASETS = ('mnist', 'fashion_mnist')
+IMAGE_MODELS = ('dcgan', 'resnet')
+DTYPES = {'float32': None, 'bfloat16': jnp.bfloat16}
+
+
+@functools.lru_cache(maxsize=4)
+def reference_features(dataset: str, data_dir):
+  """Classifier features of the test split (the FID reference), computed once per process."""
+  images = image_data.load_split(dataset, 'test', data_dir)
+  params = classifier.load_params(dataset)
+  features, _ = classifier.features_and_probabilities(params, image_data.to_model_range(images))
+  return features
+
+
+def check_feature_dataset(name: str) -> None:
+  if name not in FEATURE_DATASETS:
+    raise ConfigError(f'no feature network for {name!r}: image metrics support '
+                      f'{list(FEATURE_DATASETS)}; set --config.eval_every=0')
+
+
+def image_metrics(samples: np.ndarray, data_config) -> dict:
+  """FID, KID, precision/recall, density/coverage and inception score of samples in [-1, 1]."""
+  check_feature_dataset(data_config.name)
+  name = data_config.name
+  real_features = reference_features(name, image_data.default_data_dir(data_config.data_dir))
+  features, probabilities = classifier.features_and_probabilities(
+      classifier.load_params(name), samples)
+  kid_mean, kid_std = kid(real_features, features)
+  pr = precision_recall(real_features[:5000], features[:5000])
+  is_mean, is_std = inception_score(probabilities)
+  return {'fid': fid(real_features, features), 'kid': kid_mean, 'kid_std': kid_std,
+          **pr._asdict(), 'inception_score': is_mean, 'inception_score_std': is_std}
+
+
+def validate_image_model(config) -> None:
+  """What every image structure asks of model.*: a known pair, resampling and dtype."""
+  model = config.model
+  if model.name not in IMAGE_MODELS:
+    raise ConfigError(f'unknown image model.name {model.name!r}; choose one of '
+                      f'{list(IMAGE_MODELS)}')
+  if model.resample not in RESAMPLE:
+    raise ConfigError(f'unknown model.resample {model.resample!r}; choose one of '
+                      f'{list(RESAMPLE)}')
+  if model.compute_dtype not in DTYPES:
+    raise ConfigError(f'unknown model.compute_dtype {model.compute_dtype!r}; choose one of '
+                      f'{sorted(DTYPES)}')
+
+
+def d_has_batch_norm(config) -> bool:
+  """Whether D normalises over the batch (DCGAN's D does unless d_batch_norm is off)."""
+  return config.model.name == 'dcgan' and config.model.d_batch_norm
+
+
+class Images(Structure):
+  name = 'images'
+  encoding = 'float32 (N, H, W, C) images in [-1, 1]'
+
+  def validate(self, config):
+    if config.data.name in toy.TOY_DATASETS:
+      raise ConfigError(f'data {config.data.name!r} is a toy mixture of points: set '
+                        "structure='points' and model.name='mlp'")
+    validate_image_model(config)
+    model = config.model
+    if config.loss.adversarial_weight != 1.0:
+      raise ConfigError('loss.adversarial_weight applies to conditional models; leave it at '
+                        f'1.0, got {config.loss.adversarial_weight}')
+    if model.code_categories and not (model.code_categories >= 2 and model.name == 'dcgan'
+                                      and model.conditional == 'none' and model.z_dim >= 2):
+      raise ConfigError('model.code_categories (InfoGAN) needs an unconditional dcgan, at least '
+                        f'2 categories and z_dim >= 2, got {model.code_categories} categories, '
+                        f'model {model.name!r}, conditional {model.conditional!r}, '
+                        f'z_dim {model.z_dim}')
+    if model.conditional != 'none' or config.data.pseudo_labels:
+      raise ConfigError(f'model.conditional={model.conditional!r} and data.pseudo_labels='
+                        f'{config.data.pseudo_labels} need labelled batches: set '
+                        "structure='labeled_images'")
+
+  def d_normalizes_batch(self, config) -> bool:
+    return d_has_batch_norm(config)
+
+  def make_data(self, config, n_critic, process_index=0, process_count=1):
+    data = config.data
+    images = image_data.load_split(data.name, data.split, data.data_dir, data.download,
+                                   data.image_size)
+    source = image_data.ImageBatches(images, config.batch_size, config.seed, process_index,
+                                     process_count)
+    return Data(np.zeros(images.shape[1:], np.float32), step_batches(source, n_critic))
+
+  def example(self, config):
+    data = config.data
+    shape = image_data.load_split(data.name, 'test', data.data_dir, data.download,
+                                  data.image_size).shape[1:]
+    return np.zeros(shape, np.float32)
+
+  def build_models(self, config, example):
+    model, shape = config.model, tuple(example.shape)
+    dtype = DTYPES[model.compute_dtype]
+    if model.name == 'dcgan':
+      code = model.code_categories
+      return (DCGANGenerator(shape, model.g_features, code_categories=code, dtype=dtype,
+                             resample=model.resample),
+              DCGANDiscriminator(model.d_features, model.d_batch_norm, model.spectral_norm,
+                                 code_categories=code, dtype=dtype, resample=model.resample))
+    if shape[0] != shape[1] or shape[0] % 8:
+      raise ConfigError(f"model 'resnet' needs square images with side a multiple of 8, "
+                        f'got {shape}')
+    return (ResNetGenerator(shape, model.g_features, dtype=dtype),
+            ResNetDiscriminator(model.d_features, model.spectral_norm, dtype=dtype))
+
+  def gan_options(self, config):
+    options = {'preprocess': image_data.to_model_range,
+               'joint_d_call': not d_has_batch_norm(config)}
+    if config.model.code_categories:   # InfoGAN: G reads a code from z, D's head recovers it
+      code_fn = functools.partial(latent_code, categories=config.model.code_categories)
+      options['terms'] = (TERMS['infogan'](config.loss.class_weight, code_fn),)
+    return options
+
+  def check_evaluable(self, config):
+    check_feature_dataset(config.data.name)
+
+  def score_samples(self, samples, config):
+    return image_metrics(samples, config.data)
+
+  def evaluate(self, gan, state, config, num_samples, seed=0, generator='ema'):
+    samples = draw_samples(gan, state, num_samples, seed, generator)
+    return {'num_samples': num_samples, 'generator': generator,
+            **image_metrics(samples, config.data)}
+
+  def save_samples(self, samples, stem, title):
+    samples = samples.astype(np.float32)
+    np.save(stem + '.npy', samples)
+    plots.save_image_grid(samples[:64], stem + '.png', title)
+    return [stem + '.npy', stem + '.png']
+
+  def draw(self, gan, state, config, data, fixed_z, path_stem, title):
+    images = generate(gan, state, fixed_z, config.shown_generator == 'ema')
+    plots.save_image_grid(images, path_stem + '.png', f'{title}: G(z) for a fixed z')
+    return path_stem + '.png'
+
+
+IMAGES = register(Images())

@@ -1,0 +1,293 @@
+"""Labelled images: label to image (cGAN concat, projection, AC-GAN; labels or k-means
+pseudo-labels) and image completion (the lower half given the upper, pix2pix's pair).
+
+Label to image is scored on `num_samples` samples, the same number for each class: the
+classifier's accuracy on the labels asked for, FID against the whole test split, and intra-FID
+(FID of each class against the test images of that class, averaged). A pseudo-label run is a
+model of p(x): sampled with each cluster's share of the training set and scored like an
+unconditional G. Completion: the first `num_samples` test images, their upper half given; L1 to
+the truth on the hidden half, FID of the completed images, the classifier's accuracy against the
+true labels, and the diversity of completions over z. All give the classifier's accuracy on the
+real test images (the ceiling).
+"""
+
+import functools
+import os
+
+import jax
+import numpy as np
+
+from gan_jax import keys
+from gan_jax.core.steps import generate
+from gan_jax.core.terms import TERMS
+from gan_jax.data import clusters
+from gan_jax.data import images as image_data
+from gan_jax.data import vectors as toy
+from gan_jax.errors import ConfigError
+from gan_jax.metrics import classifier
+from gan_jax.metrics import conditional as metrics
+from gan_jax.metrics.distances import fid
+from gan_jax.models import conditional as conditional_models
+from gan_jax.structures import register
+from gan_jax.structures.base import Data, Structure, check_generator, step_batches
+from gan_jax.structures.images import (check_feature_dataset, d_has_batch_norm,
+                                       image_metrics, reference_features, validate_image_model)
+from gan_jax.tools import plots
+
+CONDITIONS = (*conditional_models.LABEL_DISCRIMINATORS, 'completion')
+
+
+def condition_kind(config) -> str:
+  """'label' (label to image) or 'completion'."""
+  return 'completion' if config.model.conditional == 'completion' else 'label'
+
+
+PSEUDO_LABELS_FILE = 'pseudo_labels.npy'
+
+
+def training_labels(data_config) -> np.ndarray:
+  """The labels a label-to-image model trains on, in the split's order: the dataset's, or with
+  `data.pseudo_labels` = k, k-means clusters of its pixels (no label is read), read from
+  `data.labels_file` when a run stored them there, else computed (and stored there)."""
+  if data_config.pseudo_labels:
+    path = data_config.labels_file
+    if path and os.path.exists(path):
+      return _stored_clusters(path, data_config.pseudo_labels)
+    labels = clusters.pixel_clusters(data_config, data_config.pseudo_labels)
+    if path:
+      temporary = path + f'.{os.getpid()}.tmp.npy'
+      np.save(temporary, labels)
+      os.replace(temporary, path)   # whole or absent, also with several hosts writing
+    return labels
+  _, labels = image_data.load_labeled_split(data_config.name, data_config.split,
+                                            data_config.data_dir, data_config.download)
+  if labels is None:
+    raise ConfigError(f'TFDS {data_config.name!r} has no labels; a conditional model needs them')
+  return labels
+
+
+def _stored_clusters(path: str, k: int) -> np.ndarray:
+  try:
+    labels = np.load(path)
+  except (OSError, ValueError) as error:
+    raise ConfigError(f'cannot read the stored cluster assignment {path} ({type(error).__name__}); '
+                      'delete it to recompute the clusters') from None
+  if labels.ndim != 1 or labels.min() < 0 or labels.max() >= k:
+    raise ConfigError(f'{path} is not an assignment to {k} clusters; delete it to recompute')
+  labels.flags.writeable = False
+  return labels.astype(np.int32)
+
+
+def grid_batch(images, labels, per_class: int = 8, classes: int = 10) -> dict:
+  """The first `per_class` examples of each of the first `classes` classes, class by class
+  (rows of a sample grid)."""
+  indices = np.concatenate([np.flatnonzero(labels == c)[:per_class]
+                            for c in np.unique(labels)[:classes]])
+  return {'x': images[indices], 'y': labels[indices].astype(np.int32)}
+
+
+def draw_for_conditions(gan, state, batch: dict, seed: int, generator: str = 'ema',
+                        batch_size: int = 1000, z_index: int = 0) -> np.ndarray:
+  """G(z, condition) for every example of a host batch dict ({'x': uint8, 'y': labels}), z
+  drawn from the EVAL key per chunk of `batch_size` and per `z_index` (another z per index)."""
+  check_generator(generator)
+  sample = jax.jit(lambda state, z, chunk: generate(
+      gan, state, z, generator == 'ema', condition=gan.condition(
+          jax.tree.map(gan.preprocess, chunk))))
+  key = jax.random.fold_in(keys.fold(jax.random.PRNGKey(seed), keys.EVAL), z_index)
+  n = len(batch['y'])
+  out = []
+  for start in range(0, n, batch_size):
+    chunk = {k: v[start:start + batch_size] for k, v in batch.items()}
+    z = jax.random.normal(jax.random.fold_in(key, start), (len(chunk['y']), gan.z_dim))
+    out.append(np.asarray(sample(state, z, chunk)))
+  return np.concatenate(out)
+
+
+def prior_labels(config, num_samples: int, seed: int = 0) -> np.ndarray:
+  """Labels drawn i.i.d. with their shares of the training labels (the dataset's, or its
+  k-means pseudo-labels): the label prior of a label-to-image G used as a model of p(x)."""
+  prior = training_labels(config.data)
+  return np.random.default_rng(seed).choice(prior, num_samples).astype(np.int32)
+
+
+def draw_from_prior(gan, state, config, num_samples: int, seed: int = 0,
+                    generator: str = 'ema') -> np.ndarray:
+  """G(z, label) for labels from `prior_labels`: samples of p(x) = sum_y p(y) p(x | y)."""
+  labels = prior_labels(config, num_samples, seed)
+  return draw_for_conditions(gan, state, {'y': labels}, seed, generator)
+
+
+def held_out(config):
+  """(images uint8, labels) of the test split of the configured dataset."""
+  check_feature_dataset(config.data.name)
+  return image_data.load_labeled_split(config.data.name, 'test',
+                                       image_data.default_data_dir(config.data.data_dir))
+
+
+@functools.lru_cache(maxsize=4)
+def real_label_accuracy(dataset: str, data_dir) -> float:
+  """The classifier's accuracy on the test split (the ceiling), computed once per process."""
+  images, labels = image_data.load_labeled_split(dataset, 'test', data_dir)
+  _, probabilities = classifier.features_and_probabilities(
+      classifier.load_params(dataset), image_data.to_model_range(images))
+  return metrics.label_accuracy(probabilities, labels)
+
+
+def completion_batch(config, num_samples: int) -> dict:
+  """The first `num_samples` test images with their labels: the inputs a completion G is
+  scored and sampled on."""
+  images, labels = held_out(config)
+  n = min(num_samples, len(images))
+  return {'x': images[:n], 'y': np.asarray(labels[:n], np.int32)}
+
+
+class LabeledImages(Structure):
+  name = 'labeled_images'
+  encoding = ('float32 (N, H, W, C) images in [-1, 1]: a label run sampled with labels at their '
+              'training shares, a completion run completing the first N test images')
+
+  def validate(self, config):
+    model, loss = config.model, config.loss
+    if config.data.name in toy.TOY_DATASETS:
+      raise ConfigError(f'data {config.data.name!r} has no labels; a conditional model needs a '
+                        'labelled TFDS image dataset (mnist, fashion_mnist)')
+    pseudo = config.data.pseudo_labels
+    if pseudo and not (model.conditional in conditional_models.LABEL_DISCRIMINATORS and pseudo == model.num_classes):
+      raise ConfigError(f'data.pseudo_labels={pseudo} (k-means clusters) needs a label-to-image '
+                        f'model (model.conditional concat, projection or acgan) with '
+                        f'model.num_classes={pseudo}; got conditional {model.conditional!r}, '
+                        f'num_classes {model.num_classes}')
+    if model.conditional not in CONDITIONS:
+      raise ConfigError(f'unknown model.conditional {model.conditional!r}; choose one of '
+                        f'{list(CONDITIONS)}')
+    if model.name != 'dcgan':
+      raise ConfigError(f'model.conditional={model.conditional!r} uses DCGAN layers; '
+                        f"set model.name='dcgan' (got {model.name!r})")
+    validate_image_model(config)
+    if model.g_conditioning not in conditional_models.G_CONDITIONING:
+      raise ConfigError(f'unknown model.g_conditioning {model.g_conditioning!r}; choose one of '
+                        f'{list(conditional_models.G_CONDITIONING)}')
+    if model.num_classes < 2:
+      raise ConfigError(f'model.num_classes must be at least 2, got {model.num_classes}')
+    if config.data.image_size is not None:
+      raise ConfigError('data.image_size is not supported with model.conditional; leave it unset')
+    if model.code_categories:
+      raise ConfigError('model.code_categories (InfoGAN) needs an unconditional G: '
+                        "set structure='images'")
+    if condition_kind(config) == 'completion':
+      if not (loss.adversarial_weight > 0 or loss.l1_weight > 0):
+        raise ConfigError('completion needs loss.adversarial_weight or loss.l1_weight above 0')
+    elif loss.adversarial_weight <= 0:
+      raise ConfigError('label-to-image GANs need loss.adversarial_weight > 0, '
+                        f'got {loss.adversarial_weight}')
+
+  def claims_legacy(self, data, model):
+    return model.get('conditional', 'none') != 'none'
+
+  def d_normalizes_batch(self, config):
+    return d_has_batch_norm(config)
+
+  def bind_workdir(self, config, workdir):
+    """A pseudo-label run keeps its cluster assignment in the workdir: k-means runs once, and
+    a resumed run, evaluate.py and sample.py read the same assignment back."""
+    if config.data.pseudo_labels:
+      config.data.labels_file = os.path.join(workdir, PSEUDO_LABELS_FILE)
+
+  def make_data(self, config, n_critic, process_index=0, process_count=1):
+    data = config.data
+    images, _ = image_data.load_labeled_split(data.name, data.split, data.data_dir,
+                                              data.download)
+    labels = training_labels(data)
+    source = image_data.ImageBatches(images, config.batch_size, config.seed, process_index,
+                                     process_count, labels=labels)
+    return Data(self.example(config, images.shape[1:]), step_batches(source, n_critic),
+                grid_batch(images, labels))
+
+  def example(self, config, shape=None):
+    if shape is None:
+      data = config.data
+      shape = image_data.load_split(data.name, 'test', data.data_dir, data.download).shape[1:]
+    return {'x': np.zeros(shape, np.float32), 'y': np.zeros((), np.int32)}
+
+  def build_models(self, config, example):
+    x = example['x'] if isinstance(example, dict) else example
+    try:
+      return conditional_models.build_conditional(config.model, tuple(x.shape))
+    except ValueError as error:
+      raise ConfigError(str(error)) from None
+
+  def gan_options(self, config):
+    terms = []
+    if config.model.conditional == 'acgan':   # D's class head: both players classify
+      terms.append(TERMS['acgan'](config.loss.class_weight, config.loss.d_classifies_fakes))
+    if condition_kind(config) == 'completion' and config.loss.l1_weight:
+      terms.append(TERMS['l1'](config.loss.l1_weight))
+    return {'preprocess': image_data.to_model_range,
+            'condition': conditional_models.CONDITIONS[condition_kind(config)],
+            'joint_d_call': not d_has_batch_norm(config), 'terms': tuple(terms)}
+
+  def check_evaluable(self, config):
+    check_feature_dataset(config.data.name)
+
+  def sample(self, gan, state, config, num_samples, seed=0, generator='ema'):
+    if condition_kind(config) == 'completion':
+      return draw_for_conditions(gan, state, completion_batch(config, num_samples), seed,
+                                 generator)
+    return draw_from_prior(gan, state, config, num_samples, seed, generator)
+
+  def score_samples(self, samples, config):
+    """Samples of the model of p(x) (labels at their training shares), scored as images."""
+    return image_metrics(samples, config.data)
+
+  def evaluate(self, gan, state, config, num_samples, seed=0, generator='ema',
+               diversity_inputs: int = 500, diversity_z: int = 5):
+    images, labels = held_out(config)
+    name = config.data.name
+    data_dir = image_data.default_data_dir(config.data.data_dir)
+    params = classifier.load_params(name)
+    real_features = reference_features(name, data_dir)
+    results = {'num_samples': num_samples, 'generator': generator,
+               'real_label_accuracy': real_label_accuracy(name, data_dir)}
+    if config.data.pseudo_labels:   # clusters are not classes: score G as a model of p(x)
+      samples = draw_from_prior(gan, state, config, num_samples, seed, generator)
+      return {**results, **image_metrics(samples, config.data)}
+    if condition_kind(config) == 'label':
+      asked = (np.arange(num_samples) % config.model.num_classes).astype(np.int32)
+      batch = {'x': np.zeros((num_samples,) + images.shape[1:], np.uint8), 'y': asked}
+      samples = draw_for_conditions(gan, state, batch, seed, generator)
+      features, probabilities = classifier.features_and_probabilities(params, samples)
+      return {**results, 'label_accuracy': metrics.label_accuracy(probabilities, asked),
+              'fid': fid(real_features, features),
+              **metrics.intra_fid(real_features, labels, features, asked)}
+    batch = completion_batch(config, num_samples)
+    completions = draw_for_conditions(gan, state, batch, seed, generator)
+    truth = image_data.to_model_range(batch['x'])
+    mask = np.asarray(conditional_models.visible_mask(images.shape[1]))
+    features, probabilities = classifier.features_and_probabilities(params, completions)
+    m = min(diversity_inputs, len(batch['y']))
+    few = {k: v[:m] for k, v in batch.items()}
+    repeats = np.stack([draw_for_conditions(gan, state, few, seed, generator, z_index=i)
+                        for i in range(diversity_z)], axis=1)
+    return {**results, 'l1': metrics.masked_l1(completions, truth, mask),
+            'fid': fid(real_features, features),
+            'label_accuracy': metrics.label_accuracy(probabilities, batch['y']),
+            'diversity': metrics.diversity(repeats, mask)}
+
+  def save_samples(self, samples, stem, title):
+    samples = samples.astype(np.float32)
+    np.save(stem + '.npy', samples)
+    plots.save_image_grid(samples[:64], stem + '.png', title)
+    return [stem + '.npy', stem + '.png']
+
+  def draw(self, gan, state, config, data, fixed_z, path_stem, title):
+    """A row per class (or conditioning image), a column per z."""
+    batch = jax.tree.map(gan.preprocess, data.picture)
+    z = fixed_z[np.arange(len(batch['y'])) % 8]
+    images = generate(gan, state, z, config.shown_generator == 'ema',
+                      condition=gan.condition(batch))
+    plots.save_image_grid(images, path_stem + '.png', f'{title}: G(z, condition), 8 of each class')
+    return path_stem + '.png'
+
+
+LABELED_IMAGES = register(LabeledImages())

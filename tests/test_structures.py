@@ -1,0 +1,201 @@
+"""The conformance suite: one set of guarantees, tested once over the structure registry, so
+every kind of output (the shipped ones and tests/timeseries_structure.py, defined outside the
+package) gets them: it trains through experiments/train.py, a resumed run is bit-identical to an
+uninterrupted one, 1, 2 and 4 devices end in the same state with distinct samples on every
+device and integer collections keeping their dtype, and evaluate.py and sample.py work on it."""
+
+import glob
+import importlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import timeseries_structure
+from conftest import SHARED_DATASETS, SHARED_TFDS, assert_trees_equal, tiny_config
+from gan_jax import structures
+from gan_jax.run.train import train_and_evaluate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS = os.path.dirname(os.path.abspath(__file__))
+# The config each structure is checked with: the first experiments/configs file naming it,
+# unless another is more telling or runs offline (REINFORCE's rollouts for sequences, AC-GAN's
+# loss terms for labelled images, MNIST rather than CelebA, the ring rather than 1D).
+PREFERRED = {'sequences': 'oracle_seqgan', 'labeled_images': 'mnist_acgan',
+             'images': 'mnist_dcgan', 'points': 'toy2d_ring'}
+
+
+def _config_files():
+  files = {}
+  for path in sorted(glob.glob(f'{ROOT}/experiments/configs/*.py')):
+    name = os.path.basename(path)[:-3]
+    if name != '__init__':
+      config = importlib.import_module(f'experiments.configs.{name}').get_config()
+      files.setdefault(config.structure, []).append(path)
+  files['timeseries'] = [timeseries_structure.__file__]
+  return files
+
+
+CONFIG_FILES = _config_files()
+
+
+def config_file(structure):
+  files = CONFIG_FILES[structure]
+  preferred = [f for f in files if os.path.basename(f)[:-3] == PREFERRED.get(structure)]
+  return (preferred or files)[0]
+
+
+def load_config(structure):
+  path = config_file(structure)
+  spec = importlib.util.spec_from_file_location('config_of_' + structure, path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  config = module.get_config()
+  if config.data.name in SHARED_DATASETS and not os.path.isdir(SHARED_TFDS):
+    pytest.skip('shared data not available')
+  return config
+
+
+def test_every_registered_structure_has_a_config():
+  assert set(structures.REGISTRY) == set(CONFIG_FILES), (set(structures.REGISTRY),
+                                                          set(CONFIG_FILES))
+
+
+def _overrides(config):
+  """Command-line flags that make a config tiny (the same as conftest.tiny_config)."""
+  tiny = tiny_config(config.copy_and_resolve_references())
+  flags = [f'--config.{path}={value}' for path, value in (
+      ('num_steps', 2), ('batch_size', 8), ('model.g_features', 8), ('model.d_features', 8),
+      ('log_every', 1), ('sample_every', 1), ('checkpoint_every', 2), ('eval_every', 0))]
+  if tiny.data.data_dir:
+    flags.append(f'--config.data.data_dir={tiny.data.data_dir}')
+  if config.model.name == 'lstm':
+    flags.append('--config.model.num_rollouts=2')
+  if 'graphs' in config:
+    flags.append('--config.graphs.g_hidden=(16,)')
+  return flags
+
+
+def _script(name, *args):
+  result = subprocess.run([sys.executable, os.path.join(ROOT, 'experiments', name), *args],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT,
+                          env=dict(os.environ, JAX_PLATFORMS='cpu'))
+  assert result.returncode == 0, f'{name}: {result.stderr[-3000:]}'
+  return result.stdout
+
+
+@pytest.mark.parametrize('structure', sorted(CONFIG_FILES))
+def test_trains_scores_and_samples_through_the_scripts(structure, tmp_path):
+  config = load_config(structure)
+  workdir = str(tmp_path / 'run')
+  _script('train.py', f'--config={config_file(structure)}', f'--workdir={workdir}',
+          *_overrides(config))
+  assert os.listdir(os.path.join(workdir, 'checkpoints')) == ['2']
+  assert len(os.listdir(os.path.join(workdir, 'samples'))) == 2
+  _script('evaluate.py', f'--workdir={workdir}', '--num_samples=40', '--generator=raw')
+  results = json.load(open(os.path.join(workdir, 'eval_step_2_raw.json')))
+  assert results['step'] == 2 and results['generator'] == 'raw'
+  _script('sample.py', f'--workdir={workdir}', '--num_samples=12', '--generator=raw')
+  samples = np.load(os.path.join(workdir, 'samples_step_2_raw.npy'))
+  assert len(samples) == 12 and np.all(np.isfinite(samples))
+  entry = structures.REGISTRY[structure]
+  example = entry.example(tiny_config(config))
+  example = example['x'] if isinstance(example, dict) else example
+  assert samples.shape[1:] == example.shape and samples.dtype == example.dtype, (
+      samples.shape, samples.dtype, entry.encoding)
+
+
+@pytest.mark.parametrize('structure', sorted(CONFIG_FILES))
+def test_resumed_run_is_bit_identical(structure, tmp_path):
+  config = tiny_config(load_config(structure), num_steps=4)
+  config.checkpoint_every = 2
+  config.n_critic, config.g_samples = 2, 'fresh'   # D's steps resume too
+  config.sample_every = 100
+  config.eval_every = 0
+  straight = train_and_evaluate(config, str(tmp_path / 'straight'), quiet=True)
+  config.num_steps = 2
+  train_and_evaluate(config, str(tmp_path / 'resumed'), quiet=True)
+  config.num_steps = 4
+  resumed = train_and_evaluate(config, str(tmp_path / 'resumed'), quiet=True)
+  assert_trees_equal(straight, resumed)
+
+
+_DEVICES_SCRIPT = textwrap.dedent('''
+    import sys
+    sys.path.insert(0, {tests!r})
+    import dataclasses
+    import jax, jax.numpy as jnp, numpy as np, optax
+    assert jax.local_device_count() == 4, jax.devices()
+    import test_structures
+    from gan_jax import structures
+    from gan_jax.core.state import create_state
+    from gan_jax.core.steps import generate_for_training, make_train_step
+    from gan_jax.run import parallel
+    from gan_jax.run.config import build_gan, n_critic
+    from conftest import tiny_config
+
+    def leaves(tree):
+      return jax.tree_util.tree_leaves_with_path(tree)
+
+    for name in {names!r}:
+      config = tiny_config(test_structures.load_config(name))
+      config.batch_size = 8
+      data = structures.make_data(config, n_critic(config))
+      # SGD, not Adam: Adam's first step is lr * sign(g), so a gradient that is zero up to
+      # rounding (an embedding row of a token no sequence used) becomes a step of +-lr in either
+      # program and would hide what this compares (as in test_parallel.py).
+      sgd = optax.inject_hyperparams(optax.sgd)(learning_rate=0.1)
+      gan = dataclasses.replace(build_gan(config, data.example), g_optimizer=sgd,
+                                d_optimizer=sgd)
+      start = create_state(gan, jax.random.PRNGKey(0), data.example)
+      batches = [data.batches(i) for i in range(2)]
+      fresh = lambda: jax.tree.map(jnp.copy, start)   # the steps donate their state
+      state = fresh()
+      step = make_train_step(gan)
+      for b in batches:
+        state, _ = step(state, b)
+      single = jax.device_get(state)
+      for n in (2, 4):
+        pstep = parallel.make_parallel_train_step(gan, jax.devices()[:n])
+        replicated = parallel.replicate(fresh(), n)
+        for b in batches:
+          replicated, _ = pstep(replicated, b)
+        multi = jax.device_get(parallel.unreplicate(replicated))
+        for (path, a), (_, b) in zip(leaves(single), leaves(multi)):
+          where = name + ' ' + str(n) + ' devices ' + jax.tree_util.keystr(path)
+          assert a.dtype == b.dtype, (where, a.dtype, b.dtype)
+          np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(b, np.float64),
+                                     rtol=2e-4, atol=2e-5, err_msg=where)
+      # Every device draws its own rows of the global batch: no two devices alike.
+      pgan = parallel.data_parallel(gan, 4)
+      real = parallel.shard(jax.tree.map(lambda b: b[0], batches[0]), 4)
+      draw = jax.pmap(lambda s, r: generate_for_training(pgan, s, jax.random.PRNGKey(5), r).x,
+                      axis_name=parallel.AXIS, devices=jax.devices()[:4])
+      x = np.asarray(draw(parallel.replicate(fresh(), 4), real))
+      for i in range(4):
+        for j in range(i):
+          assert not np.array_equal(x[i], x[j]), (name, 'devices', i, j, 'drew the same samples')
+      print(name, 'OK', flush=True)
+    print('ALL OK')
+''')
+
+
+def test_one_two_and_four_devices_end_in_the_same_state_with_distinct_samples():
+  names = [s for s in sorted(CONFIG_FILES)
+           if not (load_config_data(s) in SHARED_DATASETS and not os.path.isdir(SHARED_TFDS))]
+  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=4',
+             JAX_PLATFORMS='cpu')
+  result = subprocess.run([sys.executable, '-c', _DEVICES_SCRIPT.format(tests=TESTS, names=names)],
+                          env=env, capture_output=True, text=True, timeout=900, cwd=ROOT)
+  print(result.stdout)
+  assert result.returncode == 0, result.stdout + result.stderr[-4000:]
+  assert 'ALL OK' in result.stdout
+
+
+def load_config_data(structure):
+  return importlib.import_module('experiments.configs.' + os.path.basename(
+      config_file(structure))[:-3]).get_config().data.name if structure != 'timeseries' else ''
