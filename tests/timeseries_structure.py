@@ -10,7 +10,7 @@ import numpy as np
 
 from gan_jax import keys, structures
 from gan_jax.errors import ConfigError
-from gan_jax.structures.base import Data, Structure, draw_samples
+from gan_jax.structures.base import Data, Structure
 
 LENGTH = 16
 
@@ -78,11 +78,6 @@ class TimeSeries(Structure):
   def score_samples(self, samples, config):
     real = sines(jax.random.PRNGKey(0), len(samples))
     return {'roughness': roughness(samples), 'real_roughness': roughness(real)}
-
-  def evaluate(self, gan, state, config, num_samples, seed=0, generator='ema'):
-    samples = draw_samples(gan, state, num_samples, seed, generator)
-    return {'num_samples': num_samples, 'generator': generator,
-            **self.score_samples(samples, config)}
 
   def draw(self, gan, state, config, data, fixed_z, path_stem, title):
     from gan_jax.core.steps import generate

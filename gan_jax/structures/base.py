@@ -84,12 +84,15 @@ class Structure:
 
   def evaluate(self, gan, state, config, num_samples: int, seed: int = 0,
                generator: str = 'ema') -> dict:
-    """Every metric that applies to the structure, for the run's G."""
-    raise ConfigError(f'structure {self.name!r} has no metrics here; set --config.eval_every=0')
+    """Every metric that applies to the structure, for the run's G: by default
+    `score_samples` of num_samples of an unconditional G."""
+    samples = draw_samples(gan, state, num_samples, seed, generator)
+    return {'num_samples': num_samples, 'generator': generator,
+            **self.score_samples(samples, config)}
 
   def score_samples(self, samples: np.ndarray, config) -> dict:
     """The metrics of samples of the structure's p(x) (from G, or from another model: a VAE)."""
-    raise ConfigError(f'structure {self.name!r} has no sample metrics here')
+    raise ConfigError(f'structure {self.name!r} has no metrics here; set --config.eval_every=0')
 
   def check_evaluable(self, config) -> None:
     """A ConfigError before training when evaluation during training cannot work."""

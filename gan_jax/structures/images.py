@@ -16,7 +16,7 @@ from gan_jax.metrics import classifier, fid, inception_score, kid, precision_rec
 from gan_jax.models.dcgan import RESAMPLE, DCGANDiscriminator, DCGANGenerator, latent_code
 from gan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
 from gan_jax.structures import register
-from gan_jax.structures.base import Data, Structure, draw_samples, step_batches
+from gan_jax.structures.base import Data, Structure, step_batches
 from gan_jax.tools import plots
 
 FEATURE_DATASETS = ('mnist', 'fashion_mnist')
@@ -51,6 +51,14 @@ def image_metrics(samples: np.ndarray, data_config) -> dict:
   is_mean, is_std = inception_score(probabilities)
   return {'fid': fid(real_features, features), 'kid': kid_mean, 'kid_std': kid_std,
           **pr._asdict(), 'inception_score': is_mean, 'inception_score_std': is_std}
+
+
+def save_image_samples(samples, stem: str, title: str) -> list:
+  """stem.npy (float32, [-1, 1]) and a grid of the first 64 as stem.png."""
+  samples = samples.astype(np.float32)
+  np.save(stem + '.npy', samples)
+  plots.save_image_grid(samples[:64], stem + '.png', title)
+  return [stem + '.npy', stem + '.png']
 
 
 def validate_image_model(config) -> None:
@@ -142,16 +150,8 @@ class Images(Structure):
   def score_samples(self, samples, config):
     return image_metrics(samples, config.data)
 
-  def evaluate(self, gan, state, config, num_samples, seed=0, generator='ema'):
-    samples = draw_samples(gan, state, num_samples, seed, generator)
-    return {'num_samples': num_samples, 'generator': generator,
-            **image_metrics(samples, config.data)}
-
   def save_samples(self, samples, stem, title):
-    samples = samples.astype(np.float32)
-    np.save(stem + '.npy', samples)
-    plots.save_image_grid(samples[:64], stem + '.png', title)
-    return [stem + '.npy', stem + '.png']
+    return save_image_samples(samples, stem, title)
 
   def draw(self, gan, state, config, data, fixed_z, path_stem, title):
     images = generate(gan, state, fixed_z, config.shown_generator == 'ema')

@@ -31,7 +31,8 @@ from gan_jax.models import conditional as conditional_models
 from gan_jax.structures import register
 from gan_jax.structures.base import Data, Structure, check_generator, step_batches
 from gan_jax.structures.images import (check_feature_dataset, d_has_batch_norm,
-                                       image_metrics, reference_features, validate_image_model)
+                                       image_metrics, reference_features, save_image_samples,
+                                       validate_image_model)
 from gan_jax.tools import plots
 
 CONDITIONS = (*conditional_models.LABEL_DISCRIMINATORS, 'completion')
@@ -275,10 +276,7 @@ class LabeledImages(Structure):
             'diversity': metrics.diversity(repeats, mask)}
 
   def save_samples(self, samples, stem, title):
-    samples = samples.astype(np.float32)
-    np.save(stem + '.npy', samples)
-    plots.save_image_grid(samples[:64], stem + '.png', title)
-    return [stem + '.npy', stem + '.png']
+    return save_image_samples(samples, stem, title)
 
   def draw(self, gan, state, config, data, fixed_z, path_stem, title):
     """A row per class (or conditioning image), a column per z."""

@@ -12,7 +12,7 @@ from gan_jax.errors import ConfigError
 from gan_jax.metrics import histogram_divergences, mode_coverage
 from gan_jax.models.vectors import MLPDiscriminator, MLPGenerator
 from gan_jax.structures import register
-from gan_jax.structures.base import Data, Structure, draw_samples
+from gan_jax.structures.base import Data, Structure
 from gan_jax.tools import plots
 
 
@@ -66,11 +66,6 @@ class Points(Structure):
                                    len(samples)))
       return histogram_divergences(real, samples)
     return mode_coverage(samples, mixture)
-
-  def evaluate(self, gan, state, config, num_samples, seed=0, generator='ema'):
-    samples = draw_samples(gan, state, num_samples, seed, generator)
-    return {'num_samples': num_samples, 'generator': generator,
-            **self.score_samples(samples, config)}
 
   def save_samples(self, samples, stem, title):
     samples = samples.astype(np.float32)
