@@ -228,10 +228,9 @@ def main(argv):
     entry = {'steps': steps, 'checkpoint': run_dir}
     if method == 'vae':
       model, state, last, seconds = run_vae(base, steps, run_dir)
-      samplers = {'': lambda n, s, t=False: np.asarray(graph_vae.sample_graphs(
-                      model, state.params, jax.random.PRNGKey(s), n, threshold=t)),
-                  'threshold_': lambda n, s: np.asarray(graph_vae.sample_graphs(
-                      model, state.params, jax.random.PRNGKey(s), n, threshold=True))}
+      samplers = {prefix: (lambda n, s, t=threshold: np.asarray(graph_vae.sample_graphs(
+                      model, state.params, jax.random.PRNGKey(s), n, threshold=t)))
+                  for prefix, threshold in (('', False), ('threshold_', True))}
       entry['final_train_metrics'] = last
     else:
       config, gan, state, seconds = run_gan(base, method, steps, run_dir)

@@ -25,7 +25,7 @@ from gan_jax.models.graph_refine import (PPGNDiscriminator, RefineGraphGenerator
                                          refine_z_dim)
 from gan_jax.models.graphs import GraphDiscriminator, GraphGenerator  # noqa: E402
 from gan_jax.structures import register  # noqa: E402
-from gan_jax.structures.base import Data, Structure, check_generator  # noqa: E402
+from gan_jax.structures.base import Data, Structure, draw_samples  # noqa: E402
 
 DATA_SEED = 0   # the benchmark's graphs and split are fixed, whatever the run's seed
 
@@ -38,6 +38,13 @@ def encoded_split(name: str, split: str, order: str) -> np.ndarray:
   out = graph_data.encode(graphs, graph_data.spec(name).n_max)
   out.flags.writeable = False
   return out
+
+
+def _reference(name: str):
+  """(test graphs, training graphs, whether validity means planarity): what samples are scored
+  against (novelty against the training split)."""
+  return (graph_data.load_graphs(name, 'test', DATA_SEED),
+          graph_data.load_graphs(name, 'train', DATA_SEED), graph_data.spec(name).planar)
 
 
 class Graphs(Structure):
@@ -132,31 +139,22 @@ class Graphs(Structure):
   def gan_options(self, config):
     return {'joint_d_call': True}
 
-  def sample(self, gan, state, config, num_samples, seed=0, generator='ema', batch_size=500):
+  def sample(self, gan, state, config, num_samples, seed=0, generator='ema'):
     """Graphs drawn as the model defines them: independent Bernoulli draws of each edge (and
-    node) from G's logits, with a 'sample' key."""
-    check_generator(generator)
-    draw = jax.jit(lambda state, z, key: generate(gan, state, z, generator == 'ema', key))
-    key = keys.fold(jax.random.PRNGKey(seed), keys.EVAL)
-    out = []
-    for start in range(0, num_samples, batch_size):
-      batch_key = jax.random.fold_in(key, start)
-      z = jax.random.normal(batch_key, (min(batch_size, num_samples - start), gan.z_dim))
-      out.append(np.asarray(draw(state, z, keys.fold(batch_key, keys.SAMPLE)), np.float32))
-    return np.concatenate(out)
+    node) from G's logits, with a 'sample' key; in batches of at most 500 graphs."""
+    return draw_samples(gan, state, num_samples, seed, generator,
+                        batch_size=min(500, num_samples)).astype(np.float32)
 
   def evaluate_draws(self, sampler, config, seed=0):
     """SPECTRE's protocol for any graph model: `graphs.eval_draws` independent draws of
     `graphs.num_generated` graphs (default: one per test graph) scored against the test split
     (novelty against the training split). sampler(n, seed) -> (n, N, N) encoded graphs.
     Returns (score_draws' dict of means, stds and draws, the first draw's graphs)."""
-    name = config.data.name
-    test = graph_data.load_graphs(name, 'test', DATA_SEED)
-    train = graph_data.load_graphs(name, 'train', DATA_SEED)
+    test, train, planar = _reference(config.data.name)
     size = config.graphs.num_generated or len(test)
     draws = [graph_data.decode(sampler(size, seed + 1000 * d))
              for d in range(config.graphs.eval_draws)]
-    return graph_metrics.score_draws(draws, test, train, graph_data.spec(name).planar), draws[0]
+    return graph_metrics.score_draws(draws, test, train, planar), draws[0]
 
   def evaluate(self, gan, state, config, num_samples, seed=0, generator='ema'):
     """`evaluate_draws` of G (means, and their stds as '<metric>_std'); with num_samples above
@@ -167,11 +165,8 @@ class Graphs(Structure):
     results = {'num_samples': len(first) * config.graphs.eval_draws, 'generator': generator,
                **scored['metrics'], **{f'{k}_std': v for k, v in scored['metrics_std'].items()}}
     if num_samples > len(first):
-      name = config.data.name
       many = graph_data.decode(sampler(num_samples, seed))
-      scored_many = graph_metrics.score(many, graph_data.load_graphs(name, 'test', DATA_SEED),
-                                        graph_data.load_graphs(name, 'train', DATA_SEED),
-                                        graph_data.spec(name).planar)
+      scored_many = graph_metrics.score(many, *_reference(config.data.name))
       results.update({f'{k}_{num_samples}': v for k, v in scored_many.items()})
     return results
 
