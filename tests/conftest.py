@@ -1,17 +1,30 @@
-"""Shared test fixtures: tiny GANs and the shared data folder."""
+"""Shared test fixtures: tiny GANs and the shared data folder; one compilation cache."""
 
 import os
+import tempfile
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from gan_jax.run.config import adam
 import pytest
 
 from gan_jax.core.objectives import get_objective
 from gan_jax.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from gan_jax.core.state import GAN, create_state
+
+# One JAX compilation cache for the whole test run, shared by both xdist workers and every
+# script a test starts (they inherit the environment): the suite compiles the same tiny programs
+# many times over (a config's step in the 2-step run, the resume test, the host test's three
+# processes), and a cached executable is the same program, so no result changes. A fresh folder
+# per run: a run never reads another run's entries.
+_RUN = os.environ.get('PYTEST_XDIST_TESTRUNUID') or str(os.getpid())
+os.environ.setdefault('JAX_COMPILATION_CACHE_DIR',
+                      os.path.join(tempfile.gettempdir(), f'gan_jax_tests_{_RUN}', 'jit'))
+os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
+jax.config.update('jax_compilation_cache_dir', os.environ['JAX_COMPILATION_CACHE_DIR'])
+jax.config.update('jax_persistent_cache_min_compile_time_secs',
+                  float(os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS']))
 
 SHARED_TFDS = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'data',
                                            'tensorflow_datasets'))
@@ -65,8 +78,9 @@ def tiny_config(config, num_steps=2):
   config.checkpoint_every = 2
   if config.data.name in SHARED_DATASETS:
     config.data.data_dir = SHARED_TFDS
+  config.eval_samples = 200   # the metrics' code, not their precision, is under test
   if config.model.name == 'lstm':
-    config.eval_samples, config.model.num_rollouts = 200, 2
+    config.model.num_rollouts = 2
   if 'graphs' in config:
     config.graphs.g_hidden = (16,)
   return config

@@ -1,6 +1,7 @@
 """Several hosts train one model: 2 processes of 1 CPU device each, joined by jax.distributed
 (JAX's gloo collectives) through experiments/train.py's coordinator flags, end where a
-1-process run on 2 local devices and a 1-process run on 1 device end, BatchNorm included.
+1-process run on 2 local devices ends, BatchNorm and REINFORCE's rollouts included (and, for the
+ring, where 1 device ends: 1 against several devices for every structure is test_structures').
 
 To try it by hand (two shells, or `&` as here):
   XLA_FLAGS=--xla_force_host_platform_device_count=1 python experiments/train.py \
@@ -33,7 +34,7 @@ CONFIGS = {
     'oracle_seqgan': ('oracle_seqgan.py', ['--config.batch_size=8', '--config.n_critic=1',
                                            '--config.model.num_rollouts=2']),
 }
-COMMON = ['--config.num_steps=3', '--config.checkpoint_every=3', '--config.log_every=1',
+COMMON = ['--config.num_steps=2', '--config.checkpoint_every=2', '--config.log_every=1',
           '--config.sample_every=100', '--config.eval_every=0']
 
 
@@ -73,23 +74,24 @@ def test_two_hosts_equal_two_local_devices_and_one_device(name, tmp_path):
   _wait([_launch(hosts, config_file, flags, 1,
                  [f'--coordinator_address=127.0.0.1:{port}', '--num_processes=2',
                   f'--process_id={i}']) for i in range(2)])
+  runs = ['two_hosts', 'two_devices'] + (['one_device'] if name == 'ring_mlp' else [])
   _wait([_launch(str(tmp_path / 'two_devices'), config_file, flags, 2)])
-  _wait([_launch(str(tmp_path / 'one_device'), config_file, flags, 1)])
-  states = {run: _final_state(str(tmp_path / run))
-            for run in ('two_hosts', 'two_devices', 'one_device')}
-  assert all(int(state.step) == 3 for state in states.values())
+  if 'one_device' in runs:
+    _wait([_launch(str(tmp_path / 'one_device'), config_file, flags, 1)])
+  states = {run: _final_state(str(tmp_path / run)) for run in runs}
+  assert all(int(state.step) == 2 for state in states.values())
   logged = open(os.path.join(hosts, 'metrics.jsonl')).read().splitlines()
-  assert len(logged) == 3   # process 0 alone writes the shared logs
+  assert len(logged) == 2   # process 0 alone writes the shared logs
   assert not os.path.exists(os.path.join(hosts, 'run.lock'))
   if name == 'oracle_seqgan':
     # G's Adam at 1e-2 turns a rounding-level gradient (an embedding row of a token sampled
     # once) into a step of ~lr: allow a few such elements in a leaf, no more. (Before every
     # device drew its own rows, 121 of G's 128 biases differed between the runs.)
     _assert_close_but_few(states['two_hosts'], states['two_devices'], 1e-5, 1e-6)
-    _assert_close_but_few(states['two_hosts'], states['one_device'], 1e-4, 1e-5)
     return
   chex.assert_trees_all_close(states['two_hosts'], states['two_devices'], rtol=1e-5, atol=1e-6)
-  chex.assert_trees_all_close(states['two_hosts'], states['one_device'], rtol=1e-4, atol=1e-5)
+  if 'one_device' in states:
+    chex.assert_trees_all_close(states['two_hosts'], states['one_device'], rtol=1e-4, atol=1e-5)
 
 
 def _assert_close_but_few(a_tree, b_tree, rtol, atol, max_elements=3):

@@ -67,14 +67,14 @@ def test_tuned_study_trains_each_loss_for_the_same_epochs(tmp_path, data_dir):
   """Equal epochs are equal D batches: WGAN-GP's 5 critic steps give it a fifth of the G steps."""
   _run('study.py', tmp_path, f'--data_dir={data_dir}', '--datasets=mnist', '--nospeed',
        '--methods=non_saturating,wgan_gp,vae', '--hyperparameters=tuned', '--runs=2',
-       '--epochs=0.1', '--eval_epochs=0.05', '--eval_samples=100', '--width=8')
+       '--epochs=0.04', '--eval_epochs=0.02', '--eval_samples=100', '--width=8')
   rows = {row['method']: row['runs'] for row in json.load(open(tmp_path / 'study.json'))['mnist']['rows']}
-  assert [run['steps'] for run in rows['non_saturating']] == [94, 94]      # 0.1 * 937 batches
-  assert [run['steps'] for run in rows['wgan_gp']] == [19, 19]             # 0.1 * 937 / 5
+  assert [run['steps'] for run in rows['non_saturating']] == [37, 37]      # 0.04 * 937 batches
+  assert [run['steps'] for run in rows['wgan_gp']] == [7, 7]               # 0.04 * 937 / 5
   assert (rows['wgan_gp'][0]['lr'], rows['wgan_gp'][0]['b2'], rows['wgan_gp'][0]['n_critic']) == \
       (1e-4, 0.9, 5)
   for runs in rows.values():
-    assert [p['epoch'] for p in runs[0]['curve']] == [0.05, 0.1]
+    assert [p['epoch'] for p in runs[0]['curve']] == [0.02, 0.04]
     assert runs[0]['curve'][-1]['fid'] == runs[0]['fid']
   assert os.path.getsize(tmp_path / 'study_mnist_curve.png') > 1000
 

@@ -30,14 +30,18 @@ def default_data_dir(data_dir: Optional[str]) -> Optional[str]:
   return data_dir or os.environ.get('TFDS_DATA_DIR')
 
 
-@functools.lru_cache(maxsize=4)
 def load_labeled_split(name: str, split: str, data_dir: Optional[str], download: bool = False):
-  """(images uint8 (N, H, W, C), labels int or None) of a TFDS split, read once per process.
+  """(images uint8 (N, H, W, C), labels int or None) of a TFDS split, read once per process
+  (however the arguments are spelled: the cache key is normalised).
 
   Fails at once, with the folder to set, when offline and the dataset is not prepared.
   """
+  return _read_split(name, split, default_data_dir(data_dir), bool(download))
+
+
+@functools.lru_cache(maxsize=4)
+def _read_split(name: str, split: str, data_dir: Optional[str], download: bool):
   import tensorflow_datasets as tfds   # imported here: toy runs never pay for it
-  data_dir = default_data_dir(data_dir)
   try:
     builder = tfds.builder(name, data_dir=data_dir)
   except tfds.core.registered.DatasetNotFoundError:
