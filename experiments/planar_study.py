@@ -8,6 +8,10 @@ gan_jax.core.steps.make_train_step for a wall-clock budget of training seconds.
   nice -n 5 taskset -c 1 python experiments/planar_study.py --dataset=community_small \
       --workdir=workdirs/planar/community --train_minutes=8 --eval_minutes=4
 
+--g_triples=8 --g_rounds=0 gives G edges that look at every third node (`_TripleEdgeTerm`:
+messages from the latent triangles (p_i, p_j, p_k), max-pooled over k): positions first, then
+every edge from them (SPECTRE's staging with a latent drawing in place of eigenvectors).
+
 Every --eval_minutes of training (the clock stops while evaluating) and at the end, with the
 EMA generator and Bernoulli draws in every refinement round (the model's distribution):
 - V.U.N. on --vun_graphs (1000) generated graphs (gan_jax.metrics.graphs.vun against the
@@ -91,6 +95,8 @@ _G_PAIR = flags.DEFINE_integer('g_pair', 32, "G's pairwise-MLP width.")
 _G_POS = flags.DEFINE_integer('g_position_dim', 4, "G's latent position dims (0: none).")
 _G_SET = flags.DEFINE_integer('g_set_layers', 2, "G's self-attention layers before round 0.")
 _G_ROUNDS = flags.DEFINE_integer('g_rounds', 2, 'Refinement rounds after the first draw.')
+_G_TRIPLES = flags.DEFINE_integer('g_triples', 0, "Channels of G's edge term over third nodes "
+                                  '(max-pooled messages from latent triangles; 0: off).')
 _G_NODE_NOISE = flags.DEFINE_integer('g_node_noise', 8, 'Per-node noise dims.')
 _G_TEMP = flags.DEFINE_float('g_temperature', 1.0, 'Binary Concrete temperature.')
 _D_WIDTH = flags.DEFINE_integer('d_width', 16, "PPGN channels.")
@@ -121,7 +127,7 @@ def make_gan(train_x):
   generator = RefineGraphGenerator(
       n_max, node_counts, node_noise=_G_NODE_NOISE.value, hidden=_G_HIDDEN_REFINE.value,
       pair_hidden=_G_PAIR.value, position_dim=_G_POS.value, set_layers=_G_SET.value,
-      rounds=_G_ROUNDS.value, temperature=_G_TEMP.value,
+      rounds=_G_ROUNDS.value, temperature=_G_TEMP.value, triples=_G_TRIPLES.value,
       edge_prior=float(np.log(density / (1 - density))))
   penalty = None if _PENALTY.value == 'none' else _PENALTY.value
   objective = get_objective(_LOSS.value, penalty,

@@ -10,7 +10,7 @@ import optax
 from scipy.spatial import Delaunay
 
 from gan_jax.data.graphs import encode
-from gan_jax.models.graph_refine import PPGNDiscriminator, RefineGraphGenerator
+from gan_jax.models.graph_refine import PPGNDiscriminator, RefineGraphGenerator, _TripleEdgeTerm
 
 N = 10
 SMALL_G = dict(node_noise=4, global_noise=4, hidden=16, pair_hidden=8, position_dim=2,
@@ -75,6 +75,70 @@ def test_generator_is_equivariant_in_its_per_node_noise():
   graphs = np.asarray(g.apply(variables, z, train=False))
   graphs_perm = np.asarray(g.apply(variables, z_perm, train=False))
   np.testing.assert_array_equal(graphs_perm, graphs[:, perm][:, :, perm])
+
+
+def _trained_triple_term(key):
+  """A _TripleEdgeTerm with random (not zero) last layers, and points to apply it to."""
+  term = _TripleEdgeTerm(hidden=8, channels=4)
+  p = jax.random.uniform(key, (2, N, 2))
+  nodes = jnp.ones((2, N)).at[1, 7:].set(0.0)
+  variables = term.init(jax.random.PRNGKey(1), p, nodes, 0.05)
+  variables = jax.tree.map(lambda v: v + 0.3 * jax.random.normal(key, v.shape), variables)
+  return term, variables, p, nodes
+
+
+def test_triple_edge_term_is_symmetric_equivariant_and_blind_to_rigid_motions():
+  term, variables, p, nodes = _trained_triple_term(jax.random.PRNGKey(0))
+  out = np.asarray(term.apply(variables, p, nodes, 0.05))
+  assert np.abs(out).max() > 1e-3                      # not the zero it starts at
+  np.testing.assert_allclose(out, out.transpose(0, 2, 1), atol=1e-6)
+  perm = np.random.default_rng(0).permutation(N)
+  graph0 = lambda q, m: np.asarray(term.apply(variables, q, m, 0.05))[0]
+  np.testing.assert_allclose(graph0(p[:, perm], nodes), out[0][perm][:, perm], atol=1e-5)
+  # A rotation and a translation of the latent points change nothing: only the triangles'
+  # shapes are read (and which side of ij k lies on, so a reflection may change the output).
+  angle = 0.7
+  rotate = jnp.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+  moved = p @ rotate.T + jnp.array([0.3, -2.0])
+  np.testing.assert_allclose(np.asarray(term.apply(variables, moved, nodes, 0.05)), out,
+                             atol=1e-4)
+  # A node that does not exist is nobody's third point.
+  far = p.at[1, 8].set(jnp.array([0.5, 0.5]))
+  np.testing.assert_allclose(np.asarray(term.apply(variables, far, nodes, 0.05))[1, :7, :7],
+                             out[1, :7, :7], atol=1e-6)
+
+
+def test_triple_edge_term_sees_a_point_between_two_others():
+  """A pairwise rule (distance) cannot tell (i, j) with a point k between them from (i, j)
+  alone; the max over third points can: fit both cases and check they separate."""
+  base = jnp.array([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0]])     # k far away: (0, 1) is an edge
+  between = base.at[2].set(jnp.array([0.5, 0.05]))            # k between them: it is not
+  p = jnp.stack([base, between]) * 0.2
+  nodes = jnp.ones((2, 3))
+  term = _TripleEdgeTerm(hidden=8, channels=4)
+  params = term.init(jax.random.PRNGKey(0), p, nodes, 0.05)
+  target = jnp.array([4.0, -4.0])
+  loss = lambda v: jnp.sum((term.apply(v, p, nodes, 0.05)[:, 0, 1] - target) ** 2)
+  opt = optax.adam(1e-2)
+  state = opt.init(params)
+  for _ in range(200):
+    grads = jax.grad(loss)(params)
+    updates, state = opt.update(grads, state)
+    params = optax.apply_updates(params, updates)
+  out = np.asarray(term.apply(params, p, nodes, 0.05))[:, 0, 1]
+  assert out[0] > 2.0 and out[1] < -2.0, out
+
+
+def test_generator_with_triples_starts_as_its_pairwise_prior():
+  g = RefineGraphGenerator(N, _fixed(N), **{**SMALL_G, 'rounds': 0}, triples=4)
+  plain = RefineGraphGenerator(N, _fixed(N), **{**SMALL_G, 'rounds': 0})
+  z = jax.random.normal(jax.random.PRNGKey(0), (3, g.z_dim))
+  variables = g.init(jax.random.PRNGKey(1), z, train=False)
+  assert 'triples' in variables['params']
+  without = {'params': {k: v for k, v in variables['params'].items() if k != 'triples'}}
+  np.testing.assert_allclose(np.asarray(g.apply(variables, z, train=False, output='logits')),
+                             np.asarray(plain.apply(without, z, train=False, output='logits')),
+                             atol=1e-5)
 
 
 def test_discriminator_is_permutation_invariant():

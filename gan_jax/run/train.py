@@ -13,7 +13,7 @@ from gan_jax.run import parallel
 from gan_jax.tools import plots
 from gan_jax.run.checkpoint import Checkpointer
 from gan_jax.run.workdir import WorkdirLock, check_workdir
-from gan_jax.run.config import build_gan, n_critic, validate
+from gan_jax.run.config import build_gan, validate
 from gan_jax.data import prefetch
 from gan_jax.errors import ConfigError, DivergenceError
 from gan_jax.tools.metric_writers import MetricWriter
@@ -36,9 +36,9 @@ class _Run:
   per-structure options) and its compiled step: jitted on one device, pmapped over the devices
   of all hosts whenever there is more than one (so a multi-host run averages over every device)."""
 
-  def __init__(self, config, structure, data):
+  def __init__(self, config, structure, example):
     self.structure = structure
-    self.gan = build_gan(config, data.example)
+    self.gan = build_gan(config, example)
     self.pmapped = parallel.needs_pmap()
     if self.pmapped:
       self.step_fn = parallel.make_parallel_train_step(self.gan)
@@ -64,8 +64,9 @@ def train_and_evaluate(config, workdir: str, quiet: bool = False):
   workdir = check_workdir(workdir)
   parallel.check_divisible(config.batch_size, jax.device_count())
   structure.bind_workdir(config, workdir)
-  data = structure.make_data(config, n_critic(config), jax.process_index(), jax.process_count())
-  run = _Run(config, structure, data)
+  run = _Run(config, structure, structure.example(config))
+  # The batches follow the GAN: n_critic is derived once, in build_gan.
+  data = structure.make_data(config, run.gan.n_critic, jax.process_index(), jax.process_count())
   template = create_state(run.gan, jax.random.PRNGKey(config.seed), data.example)
   checkpointer = Checkpointer(os.path.join(workdir, 'checkpoints'), config.keep_checkpoints)
   is_chief = jax.process_index() == 0

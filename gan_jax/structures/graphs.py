@@ -60,6 +60,7 @@ class Graphs(Structure):
     c.generator = 'mlp'             # 'mlp': every edge at once; 'refine': G redraws its own graph
     c.discriminator = 'message_passing'   # or 'ppgn': pairwise, higher-order (Maron et al. 2019)
     c.rounds = 2                    # refine: rounds of message passing over G's own draw
+    c.triples = 0                   # refine: channels of the edge term over third nodes (0: off)
     c.g_hidden = (128, 256, 512)    # the generator MLP's widths
     c.d_layers = 3                  # message-passing layers of D (width: model.d_features)
     c.triangles = True              # triangle count and clustering as D's node features
@@ -89,6 +90,9 @@ class Graphs(Structure):
                           f'model.z_dim={needed} for {n_max} nodes, graphs.node_counts=data and '
                           f'graphs.rounds >= 0 (got {config.model.z_dim}, {g.node_counts!r}, '
                           f'{g.rounds})')
+    if g.triples and g.generator != 'refine':
+      raise ConfigError(f"graphs.triples={g.triples} is an option of graphs.generator='refine' "
+                        f'(got {g.generator!r})')
     if g.node_counts not in ('data', 'learned'):
       raise ConfigError(f"graphs.node_counts must be 'data' or 'learned', got {g.node_counts!r}")
     if not g.g_hidden or min(g.g_hidden) < 1:
@@ -96,8 +100,8 @@ class Graphs(Structure):
     for field in ('d_layers', 'eval_draws'):
       if g[field] < 1:
         raise ConfigError(f'graphs.{field} must be >= 1, got {g[field]}')
-    if g.edge_types < 0 or g.num_generated < 0:
-      raise ConfigError('graphs.edge_types and graphs.num_generated must be >= 0')
+    if g.edge_types < 0 or g.num_generated < 0 or g.triples < 0:
+      raise ConfigError('graphs.edge_types, graphs.num_generated and graphs.triples must be >= 0')
 
   def make_data(self, config, n_critic, process_index=0, process_count=1):
     train = encoded_split(config.data.name, 'train', config.graphs.node_order)
@@ -125,6 +129,7 @@ class Graphs(Structure):
       nodes = np.diagonal(train, axis1=1, axis2=2).sum(1)
       density = float(np.sum(train) - np.sum(nodes)) / float(np.sum(nodes * (nodes - 1)))
       generator = RefineGraphGenerator(example.shape[-1], counts, rounds=g.rounds,
+                                       triples=g.triples,
                                        edge_prior=float(np.log(density / (1 - density))))
     else:
       generator = GraphGenerator(example.shape[-1], hidden=tuple(g.g_hidden), node_counts=counts)
