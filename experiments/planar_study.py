@@ -102,6 +102,12 @@ _G_TEMP = flags.DEFINE_float('g_temperature', 1.0, 'Binary Concrete temperature.
 _D_WIDTH = flags.DEFINE_integer('d_width', 16, "PPGN channels.")
 _D_BLOCKS = flags.DEFINE_integer('d_blocks', 3, 'PPGN blocks.')
 _EMA_DECAY = flags.DEFINE_float('ema', 0.999, "G's EMA decay.")
+_DECODE = flags.DEFINE_enum('decode', 'sample', ['sample', 'threshold'],
+                            "'sample': Bernoulli edges, the model's distribution; 'threshold': "
+                            "every edge of probability > 1/2, G's most likely graph for its z "
+                            '(one graph size only; a separate row, never the headline).')
+_EVAL_ONLY = flags.DEFINE_bool('eval_only', False, 'Score the EMA params a finished run saved in '
+                               '--workdir (with --decode); writes <dataset>_study_<decode>.json.')
 
 
 def edges_in_two_triangles(graphs) -> float:
@@ -214,10 +220,14 @@ def main(argv):
   print(f'{dataset}: G {report["g_params"]} params, D {report["d_params"]}; floor in '
         f'{time.perf_counter() - start:.0f} s: {report["floor"]["sampled"]}', flush=True)
 
+  if _DECODE.value == 'threshold' and max(gan.generator.node_counts) < 1.0:
+    raise ValueError('--decode=threshold needs one graph size (planar); sizes are drawn')
+
   def sampler(key, n, params):
     z_key, sample_key = jax.random.split(key)
     z = jax.random.normal(z_key, (n, gan.z_dim))
-    return gan.generator.apply({'params': params}, z, train=False, rngs={'sample': sample_key})
+    rngs = {'sample': sample_key} if _DECODE.value == 'sample' else {}
+    return gan.generator.apply({'params': params}, z, train=False, rngs=rngs)
   sampler = jax.jit(sampler, static_argnums=1)
 
   def sample_many(key, total, params, chunk=100):
@@ -226,6 +236,9 @@ def main(argv):
     return np.concatenate(parts)
 
   path = os.path.join(workdir, f'{dataset}_study.json')
+
+  if _EVAL_ONLY.value:
+    path = os.path.join(workdir, f'{dataset}_study_{_DECODE.value}.json')
 
   def run_eval(state, step, train_seconds, last=False):
     eval_start = time.perf_counter()
@@ -269,6 +282,15 @@ def main(argv):
     with open(path, 'w') as f:
       json.dump(report, f, indent=1)
     return time.perf_counter() - eval_start
+
+  if _EVAL_ONLY.value:
+    finished = json.load(open(os.path.join(workdir, f'{dataset}_study.json')))
+    with open(os.path.join(workdir, f'{dataset}_ema_params.msgpack'), 'rb') as f:
+      params = serialization.from_bytes(state.ema_params, f.read())
+    report['decode'] = _DECODE.value
+    run_eval(state.replace(ema_params=params), finished['steps'], finished['train_seconds'])
+    print(f'wrote {path}')
+    return
 
   step_fn = make_train_step(gan)
   budget = 60.0 * _TRAIN_MINUTES.value

@@ -25,7 +25,7 @@ def binary_concrete(key, logits, temperature: float, straight_through: bool,
   relaxation. Straight-through returns the hard 0/1 draw forward and the relaxed sample's
   gradient backward; otherwise the relaxed sample itself. With `axis_name` the noise is drawn
   for the global batch (leading axis) and sliced (keys.draw_global)."""
-  noisy = logits + _logistic(key, logits.shape, logits.dtype, axis_name)
+  noisy = logits + logistic_noise(key, logits.shape, logits.dtype, axis_name)
   soft = jax.nn.sigmoid(noisy / temperature)
   if not straight_through:
     return soft
@@ -33,7 +33,9 @@ def binary_concrete(key, logits, temperature: float, straight_through: bool,
   return hard + (soft - jax.lax.stop_gradient(soft))   # exactly `hard` forward: (soft - soft) = 0
 
 
-def _logistic(key, shape, dtype, axis_name):
+def logistic_noise(key, shape, dtype, axis_name):
+  """Logistic noise for Bernoulli edge draws (x + noise > 0), drawn for the global batch under
+  `axis_name` (each device keeps its rows)."""
   return keys.draw_global(lambda k, s: jax.random.logistic(k, s, dtype), key, shape, axis_name)
 
 
@@ -94,7 +96,7 @@ class GraphGenerator(nn.Module):
       if train:
         return binary_concrete(key, logits, self.temperature, self.straight_through,
                                self.axis_name)
-      noise = _logistic(key, logits.shape, jnp.float32, self.axis_name)
+      noise = logistic_noise(key, logits.shape, jnp.float32, self.axis_name)
       return (noise + logits > 0).astype(jnp.float32)
     return (logits > 0).astype(jnp.float32)
 
