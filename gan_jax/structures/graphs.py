@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 from gan_jax import keys  # noqa: E402
 from gan_jax.core.steps import generate  # noqa: E402
 from gan_jax.data import graphs as graph_data  # noqa: E402
-from gan_jax.errors import ConfigError  # noqa: E402
+from gan_jax.errors import ConfigError, require_choice  # noqa: E402
 from gan_jax.metrics import graphs as graph_metrics  # noqa: E402
 from gan_jax.models.graph_refine import (PPGNDiscriminator, RefineGraphGenerator,  # noqa: E402
                                          refine_z_dim)
@@ -75,9 +75,7 @@ class Graphs(Structure):
     if config.data.name not in graph_data.GRAPH_DATASETS:
       raise ConfigError(f'graphs come from SPECTRE\'s benchmarks: data.name must be one of '
                         f'{sorted(graph_data.GRAPH_DATASETS)}, got {config.data.name!r}')
-    if g.node_order not in graph_data.NODE_ORDERS:
-      raise ConfigError(f'unknown graphs.node_order {g.node_order!r}; choose one of '
-                        f'{list(graph_data.NODE_ORDERS)}')
+    require_choice('graphs.node_order', g.node_order, graph_data.NODE_ORDERS)
     if g.generator not in ('mlp', 'refine') or g.discriminator not in ('message_passing', 'ppgn'):
       raise ConfigError("graphs.generator must be 'mlp' or 'refine' and graphs.discriminator "
                         f"'message_passing' or 'ppgn', got {g.generator!r}, {g.discriminator!r}")

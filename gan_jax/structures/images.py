@@ -11,7 +11,7 @@ from gan_jax.core.steps import generate
 from gan_jax.core.terms import TERMS
 from gan_jax.data import images as image_data
 from gan_jax.data import vectors as toy
-from gan_jax.errors import ConfigError
+from gan_jax.errors import ConfigError, require_choice
 from gan_jax.metrics import classifier, fid, inception_score, kid, precision_recall
 from gan_jax.models.dcgan import RESAMPLE, DCGANDiscriminator, DCGANGenerator, latent_code
 from gan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
@@ -64,15 +64,9 @@ def save_image_samples(samples, stem: str, title: str) -> list:
 def validate_image_model(config) -> None:
   """What every image structure asks of model.*: a known pair, resampling and dtype."""
   model = config.model
-  if model.name not in IMAGE_MODELS:
-    raise ConfigError(f'unknown image model.name {model.name!r}; choose one of '
-                      f'{list(IMAGE_MODELS)}')
-  if model.resample not in RESAMPLE:
-    raise ConfigError(f'unknown model.resample {model.resample!r}; choose one of '
-                      f'{list(RESAMPLE)}')
-  if model.compute_dtype not in DTYPES:
-    raise ConfigError(f'unknown model.compute_dtype {model.compute_dtype!r}; choose one of '
-                      f'{sorted(DTYPES)}')
+  require_choice('image model.name', model.name, IMAGE_MODELS)
+  require_choice('model.resample', model.resample, RESAMPLE)
+  require_choice('model.compute_dtype', model.compute_dtype, sorted(DTYPES))
 
 
 def d_has_batch_norm(config) -> bool:

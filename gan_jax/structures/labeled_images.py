@@ -23,7 +23,7 @@ from gan_jax.core.terms import TERMS
 from gan_jax.data import clusters
 from gan_jax.data import images as image_data
 from gan_jax.data import vectors as toy
-from gan_jax.errors import ConfigError
+from gan_jax.errors import ConfigError, require_choice
 from gan_jax.metrics import classifier
 from gan_jax.metrics import conditional as metrics
 from gan_jax.metrics.distances import fid
@@ -159,16 +159,13 @@ class LabeledImages(Structure):
                         f'model (model.conditional concat, projection or acgan) with '
                         f'model.num_classes={pseudo}; got conditional {model.conditional!r}, '
                         f'num_classes {model.num_classes}')
-    if model.conditional not in CONDITIONS:
-      raise ConfigError(f'unknown model.conditional {model.conditional!r}; choose one of '
-                        f'{list(CONDITIONS)}')
+    require_choice('model.conditional', model.conditional, CONDITIONS)
     if model.name != 'dcgan':
       raise ConfigError(f'model.conditional={model.conditional!r} uses DCGAN layers; '
                         f"set model.name='dcgan' (got {model.name!r})")
     validate_image_model(config)
-    if model.g_conditioning not in conditional_models.G_CONDITIONING:
-      raise ConfigError(f'unknown model.g_conditioning {model.g_conditioning!r}; choose one of '
-                        f'{list(conditional_models.G_CONDITIONING)}')
+    require_choice('model.g_conditioning', model.g_conditioning,
+                   conditional_models.G_CONDITIONING)
     if model.num_classes < 2:
       raise ConfigError(f'model.num_classes must be at least 2, got {model.num_classes}')
     if config.data.image_size is not None:
