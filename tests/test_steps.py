@@ -99,12 +99,19 @@ def test_train_step_compiles_once():
 
 
 def test_make_train_step_compiles_exactly_once():
-  gan = tiny_mlp(n_critic=2)
-  step = make_train_step(gan)
-  state = init(gan, (2,))
-  for i in range(3):
-    state, _ = step(state, jnp.full((2, 8, 2), float(i)))
-  assert step._cache_size() == 1
+  # Without the test run's persistent compilation cache (conftest.py): a program loaded from
+  # it does not enter jit's in-memory cache that _cache_size counts.
+  enabled = jax.config.jax_enable_compilation_cache
+  jax.config.update('jax_enable_compilation_cache', False)
+  try:
+    gan = tiny_mlp(n_critic=2)
+    step = make_train_step(gan)
+    state = init(gan, (2,))
+    for i in range(3):
+      state, _ = step(state, jnp.full((2, 8, 2), float(i)))
+    assert step._cache_size() == 1
+  finally:
+    jax.config.update('jax_enable_compilation_cache', enabled)
 
 
 def _plain_sequence(gan, state, batches):
