@@ -40,7 +40,7 @@ def encoded_split(name: str, split: str, order: str) -> np.ndarray:
   return out
 
 
-def _reference(name: str):
+def reference(name: str):
   """(test graphs, training graphs, whether validity means planarity): what samples are scored
   against (novelty against the training split)."""
   return (graph_data.load_graphs(name, 'test', DATA_SEED),
@@ -153,7 +153,7 @@ class Graphs(Structure):
     `graphs.num_generated` graphs (default: one per test graph) scored against the test split
     (novelty against the training split). sampler(n, seed) -> (n, N, N) encoded graphs.
     Returns (score_draws' dict of means, stds and draws, the first draw's graphs)."""
-    test, train, planar = _reference(config.data.name)
+    test, train, planar = reference(config.data.name)
     size = config.graphs.num_generated or len(test)
     draws = [graph_data.decode(sampler(size, seed + 1000 * d))
              for d in range(config.graphs.eval_draws)]
@@ -169,7 +169,7 @@ class Graphs(Structure):
                **scored['metrics'], **{f'{k}_std': v for k, v in scored['metrics_std'].items()}}
     if num_samples > len(first):
       many = graph_data.decode(sampler(num_samples, seed))
-      scored_many = graph_metrics.score(many, *_reference(config.data.name))
+      scored_many = graph_metrics.score(many, *reference(config.data.name))
       results.update({f'{k}_{num_samples}': v for k, v in scored_many.items()})
     return results
 
