@@ -75,6 +75,10 @@ def test_generator_is_equivariant_in_its_per_node_noise():
   graphs = np.asarray(g.apply(variables, z, train=False))
   graphs_perm = np.asarray(g.apply(variables, z_perm, train=False))
   np.testing.assert_array_equal(graphs_perm, graphs[:, perm][:, :, perm])
+  drawing = np.asarray(g.apply(variables, z, train=False, output='drawing'))   # (3, N, 2)
+  assert drawing.shape == (3, N, 2) and np.all((drawing > 0) & (drawing < 1))
+  np.testing.assert_allclose(np.asarray(g.apply(variables, z_perm, train=False,
+                                                output='drawing')), drawing[:, perm], atol=1e-5)
 
 
 def _trained_triple_term(key):

@@ -178,6 +178,32 @@ def test_vun_counts_validity_uniqueness_and_novelty():
   assert metrics['empty'] == 1 / 7
 
 
+def test_drawing_crossings_by_hand_and_against_a_loop():
+  square = np.array([[0., 0.], [1., 0.], [1., 1.], [0., 1.]])
+  k4 = 1 - np.eye(4)
+  assert gm.drawing_crossings(square, k4) == 1            # the two diagonals
+  star = np.array([[0., 0.], [4., 0.], [2., 4.], [2., 1.]])   # K4 with a node inside: planar
+  assert gm.drawing_crossings(star, k4) == 0
+  rng = np.random.default_rng(0)
+  points = rng.random((12, 2))
+  adjacency = np.triu(rng.random((12, 12)) < 0.3, 1)
+  adjacency = (adjacency | adjacency.T).astype(int)
+
+  def cross(p, q, r, s):
+    turn = lambda a, b, c: np.sign((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]))
+    return turn(p, q, r) * turn(p, q, s) < 0 and turn(r, s, p) * turn(r, s, q) < 0
+
+  edges = list(zip(*np.nonzero(np.triu(adjacency, 1))))
+  expected = sum(cross(points[a], points[b], points[c], points[d])
+                 for (a, b), (c, d) in itertools.combinations(edges, 2)
+                 if len({a, b, c, d}) == 4)
+  assert expected > 0 and gm.drawing_crossings(points, adjacency) == expected
+  delaunay = gm.delaunay_adjacency(points)
+  assert gm.drawing_crossings(points, delaunay) == 0
+  assert nx.check_planarity(nx.from_numpy_array(delaunay))[0]
+  assert delaunay.sum() // 2 <= 3 * 12 - 6
+
+
 def test_datasets_are_deterministic_with_the_published_sizes():
   for name, sizes in [('community_small', (64, 16, 20)), ('planar', (128, 32, 40))]:
     spec = GRAPH_DATASETS[name]

@@ -269,3 +269,35 @@ def score_draws(draws: Sequence[Sequence[nx.Graph]], test, train, planar: bool) 
   return {'metrics': {k: float(np.mean([d[k] for d in per_draw])) for k in names},
           'metrics_std': {k: float(np.std([d[k] for d in per_draw])) for k in names},
           'metrics_per_draw': per_draw}
+
+
+def drawing_crossings(positions: np.ndarray, adjacency: np.ndarray) -> int:
+  """Pairs of edges that cross in the straight-line drawing of a graph at `positions` ((n, 2);
+  adjacency (n, n) 0/1): proper crossings only (edges sharing an endpoint never count).
+  A diagnostic of a generator that draws its nodes in a latent plane: 0 means its graph is
+  planar and drawn without crossings there (the converse need not hold)."""
+  i, j = np.nonzero(np.triu(adjacency, 1))
+  a, b = positions[i], positions[j]                                  # (E, 2) segment ends
+
+  def side(p, q, r):   # sign of the turn p -> q -> r, for every segment pair (E, E)
+    return np.sign((q[:, None, 0] - p[:, None, 0]) * (r[None, :, 1] - p[:, None, 1])
+                   - (q[:, None, 1] - p[:, None, 1]) * (r[None, :, 0] - p[:, None, 0]))
+
+  straddles = (side(a, b, a) * side(a, b, b)) < 0                    # ends of f on both sides of e
+  crossing = straddles & straddles.T
+  shared = ((i[:, None] == i[None, :]) | (i[:, None] == j[None, :])
+            | (j[:, None] == i[None, :]) | (j[:, None] == j[None, :]))
+  return int(np.triu(crossing & ~shared, 1).sum())
+
+
+def delaunay_adjacency(positions: np.ndarray) -> np.ndarray:
+  """(n, n) 0/1 adjacency of the Delaunay triangulation of `positions` (n, 2): how SPECTRE's
+  planar graphs are made from uniform points. A metric-side reference for G's own drawing, never
+  used inside G."""
+  from scipy.spatial import Delaunay
+  n = len(positions)
+  out = np.zeros((n, n), np.int64)
+  for simplex in Delaunay(positions).simplices:
+    for u, v in itertools.combinations(simplex, 2):
+      out[u, v] = out[v, u] = 1
+  return out

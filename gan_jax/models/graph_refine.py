@@ -159,6 +159,8 @@ class RefineGraphGenerator(nn.Module):
   `node_counts` as in GraphGenerator (required here; planar: always 64), nodes 0..n-1 exist.
   Training (train=True) needs rngs={'sample': key}; in evaluation a 'sample' rng draws Bernoulli
   graphs in every round, without one (init, `output='logits'`) every round thresholds at 0.5.
+  `output='drawing'`: the (B, N, 2) latent positions in the unit square, G's own drawing of its
+  graph (a diagnostic: how many of its edges cross there).
   """
   n_max: int
   node_counts: Tuple[float, ...]
@@ -218,8 +220,10 @@ class RefineGraphGenerator(nn.Module):
 
   @nn.compact
   def __call__(self, z, train: bool = True, output: str = 'graph'):
-    if output not in ('graph', 'logits'):
-      raise ValueError(f"unknown output {output!r}; choose 'graph' or 'logits'")
+    if output not in ('graph', 'logits', 'drawing'):
+      raise ValueError(f"unknown output {output!r}; choose 'graph', 'logits' or 'drawing'")
+    if output == 'drawing' and not self.geometric:
+      raise ValueError("output='drawing' needs the latent plane (geometric=True)")
     n, batch = self.n_max, z.shape[0]
     if z.shape[-1] != self.z_dim:
       raise ValueError(f'z has {z.shape[-1]} dims; this generator takes {self.z_dim}')
@@ -289,6 +293,8 @@ class RefineGraphGenerator(nn.Module):
       if self.geometric:   # positions move with the node states: re-place, keep the delta
         logits = logits - geometric_logits(previous_h) + geometric_logits(h)
       adjacency = self._draw(logits, train) * pair_mask
+    if output == 'drawing':   # G's own straight-line drawing: the last round's latent positions
+      return positions_and_radii(h)[0]
     if output == 'logits':
       return (logits + logits.transpose(0, 2, 1)) / 2 * pair_mask + (
           60.0 * nodes - 30.0)[:, :, None] * jnp.eye(n)
