@@ -151,8 +151,9 @@ def main(argv):
     """n encoded graphs from G's EMA: the structure's Bernoulli draws, or the most likely."""
     if _DECODE.value == 'sample':
       return structure.sample(gan, state, config, n, seed)
-    return np.concatenate([np.asarray(most_likely(state.ema_params,
-                                                  jax.random.fold_in(jax.random.PRNGKey(seed), i), min(500, n - i)))
+    key = jax.random.PRNGKey(seed)
+    return np.concatenate([np.asarray(most_likely(state.ema_params, jax.random.fold_in(key, i),
+                                                  min(500, n - i)))
                            for i in range(0, n, 500)])
 
   path = os.path.join(workdir, f'{dataset}_study.json')

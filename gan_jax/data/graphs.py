@@ -24,7 +24,7 @@ import networkx as nx
 import numpy as np
 from scipy.spatial import Delaunay
 
-from gan_jax.errors import ConfigError
+from gan_jax.errors import require_choice
 
 
 def _community_small(rng: np.random.Generator) -> nx.Graph:
@@ -64,8 +64,7 @@ SPLITS = ('train', 'val', 'test')
 
 
 def spec(name: str) -> GraphDataset:
-  if name not in GRAPH_DATASETS:
-    raise ConfigError(f'unknown graph dataset {name!r}; choose one of {sorted(GRAPH_DATASETS)}')
+  require_choice('graph dataset', name, sorted(GRAPH_DATASETS))
   return GRAPH_DATASETS[name]
 
 
@@ -88,8 +87,7 @@ def load_graphs(name: str, split: str = 'train', seed: int = 0) -> List[nx.Graph
 
   Returns copies, so a caller that edits a graph cannot change the cached dataset."""
   dataset = spec(name)
-  if split not in SPLITS:
-    raise ConfigError(f'unknown graph split {split!r}; choose one of {list(SPLITS)}')
+  require_choice('graph split', split, SPLITS)
   graphs = _all_graphs(name, seed)
   sizes = split_sizes(dataset.num_graphs)
   order = np.random.default_rng([seed, 1]).permutation(dataset.num_graphs)

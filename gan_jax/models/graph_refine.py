@@ -108,6 +108,7 @@ class _TripleEdgeTerm(nn.Module):
   channels: int = 8
   neighbours: int = 16
   scale: float = 10.0   # logits per unit of the head's output (the geometric prior's sharpness)
+  angle: bool = False   # also the signed angle at k itself, atan2(sin, cos) / pi
 
   @nn.compact
   def __call__(self, p, nodes, unit2):
@@ -140,6 +141,8 @@ class _TripleEdgeTerm(nn.Module):
       sides = jnp.stack([sq_a, sq_b, sq_ab], -1) / unit2
       feats = jnp.concatenate([jnp.stack([dot / norms, cross / norms], -1),
                                sides / (1.0 + sides)], -1)          # far triangles saturate
+      if self.angle:
+        feats = jnp.concatenate([feats, jnp.arctan2(cross, dot)[..., None] / np.pi], -1)
       m = message_out(nn.gelu(message_in(feats)))                   # (B, P, K, C)
       pooled = jnp.max(jnp.where(valid[..., None], m, -1e4), axis=2)
       pooled = jnp.where(jnp.any(valid, 2)[..., None], pooled, 0.0)
@@ -185,6 +188,8 @@ class RefineGraphGenerator(nn.Module):
   # Edges that see the other nodes (geometric only): `_TripleEdgeTerm` of the latent positions
   # of round 0, added to every round's logits; 0 channels: off (a pairwise rule only).
   triples: int = 0
+  triple_hidden: int = 16
+  triple_angle: bool = False
 
   @property
   def z_dim(self) -> int:
@@ -266,7 +271,8 @@ class RefineGraphGenerator(nn.Module):
         return jnp.exp(sharp) * (radius2 * r[:, :, None] * r[:, None, :] - dist)
       logits = logits + geometric_logits(h)
       if self.triples:
-        logits = logits + _TripleEdgeTerm(channels=self.triples, scale=self.sharpness,
+        logits = logits + _TripleEdgeTerm(hidden=self.triple_hidden, channels=self.triples,
+                                          scale=self.sharpness, angle=self.triple_angle,
                                           name='triples')(positions_and_radii(h)[0], nodes,
                                                           radius2)
     adjacency = self._draw(logits, train) * pair_mask

@@ -7,7 +7,7 @@ import optax
 from gan_jax import structures
 from gan_jax.core import objectives
 from gan_jax.core.state import GAN
-from gan_jax.errors import ConfigError
+from gan_jax.errors import ConfigError, require_choice
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -122,12 +122,10 @@ def validate(config) -> None:
     require(0.0 <= config.optim[name] < 1.0, f'optim.{name} must be in [0, 1), '
             f'got {config.optim[name]}')
   require(config.eval_every >= 0, f'eval_every must be >= 0 (0 turns it off), got {config.eval_every}')
-  require(config.on_divergence in ('stop', 'rollback'),
-          f"on_divergence must be 'stop' or 'rollback', got {config.on_divergence!r}")
+  require_choice('on_divergence', config.on_divergence, ('stop', 'rollback'))
   require(0.0 < config.rollback_lr_factor < 1.0,
           f'rollback_lr_factor must be in (0, 1), got {config.rollback_lr_factor}')
-  require(config.shown_generator in ('ema', 'raw'),
-          f"shown_generator must be 'ema' or 'raw', got {config.shown_generator!r}")
+  require_choice('shown_generator', config.shown_generator, ('ema', 'raw'))
   require(config.loss.penalty_weight is None or config.loss.penalty_weight >= 0,
           f'loss.penalty_weight must be >= 0, got {config.loss.penalty_weight}')
   require(config.loss.weight_clip is None or config.loss.weight_clip >= 0,
@@ -135,8 +133,7 @@ def validate(config) -> None:
   for name in ('adversarial_weight', 'class_weight', 'l1_weight'):
     require(config.loss[name] >= 0, f'loss.{name} must be >= 0, got {config.loss[name]}')
   chosen = objective(config)
-  require(config.g_samples in ('fresh', 'reuse'),
-          f"g_samples must be 'fresh' or 'reuse', got {config.g_samples!r}")
+  require_choice('g_samples', config.g_samples, ('fresh', 'reuse'))
   require(config.g_samples == 'fresh' or n_critic(config) == 1,
           f"g_samples='reuse' needs n_critic=1 (got {n_critic(config)}): with more D steps G "
           "would be scored on the samples D was just trained to reject; use g_samples='fresh'")

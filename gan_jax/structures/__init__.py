@@ -12,7 +12,7 @@ import importlib.util
 import os
 import sys
 
-from gan_jax.errors import ConfigError
+from gan_jax.errors import ConfigError, require_choice
 from gan_jax.structures.base import Data, Structure, draw_samples
 
 REGISTRY = {}
@@ -39,8 +39,7 @@ def get(config) -> Structure:
   module = config.get('structure_module', '')
   if name not in REGISTRY and module:
     _import_file(module)
-  if name not in REGISTRY:
-    raise ConfigError(f'unknown structure {name!r}; choose one of {sorted(REGISTRY)}')
+  require_choice('structure', name, sorted(REGISTRY))
   return REGISTRY[name]
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from gan_jax import keys
 from gan_jax.core.steps import generate
-from gan_jax.errors import ConfigError
+from gan_jax.errors import ConfigError, require_choice
 
 GENERATORS = ('ema', 'raw')
 
@@ -122,8 +122,7 @@ def draw_samples(gan, state, num_samples: int, seed: int, generator: str = 'ema'
 
 
 def check_generator(generator: str) -> None:
-  if generator not in GENERATORS:
-    raise ConfigError(f'unknown generator {generator!r}; choose one of {list(GENERATORS)}')
+  require_choice('generator', generator, GENERATORS)
 
 
 def step_batches(source, n_critic: int) -> Callable:

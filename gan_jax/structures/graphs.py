@@ -76,9 +76,9 @@ class Graphs(Structure):
       raise ConfigError(f'graphs come from SPECTRE\'s benchmarks: data.name must be one of '
                         f'{sorted(graph_data.GRAPH_DATASETS)}, got {config.data.name!r}')
     require_choice('graphs.node_order', g.node_order, graph_data.NODE_ORDERS)
-    if g.generator not in ('mlp', 'refine') or g.discriminator not in ('message_passing', 'ppgn'):
-      raise ConfigError("graphs.generator must be 'mlp' or 'refine' and graphs.discriminator "
-                        f"'message_passing' or 'ppgn', got {g.generator!r}, {g.discriminator!r}")
+    require_choice('graphs.generator', g.generator, ('mlp', 'refine'))
+    require_choice('graphs.discriminator', g.discriminator, ('message_passing', 'ppgn'))
+    require_choice('graphs.node_counts', g.node_counts, ('data', 'learned'))
     if g.generator == 'refine':
       n_max = graph_data.spec(config.data.name).n_max
       needed = refine_z_dim(n_max, RefineGraphGenerator.node_noise,
@@ -91,8 +91,6 @@ class Graphs(Structure):
     if g.triples and g.generator != 'refine':
       raise ConfigError(f"graphs.triples={g.triples} is an option of graphs.generator='refine' "
                         f'(got {g.generator!r})')
-    if g.node_counts not in ('data', 'learned'):
-      raise ConfigError(f"graphs.node_counts must be 'data' or 'learned', got {g.node_counts!r}")
     if not g.g_hidden or min(g.g_hidden) < 1:
       raise ConfigError(f'graphs.g_hidden must be positive widths, got {g.g_hidden}')
     for field in ('d_layers', 'eval_draws'):
