@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import networkx as nx
 import numpy as np
 import optax
+import pytest
 from scipy.spatial import Delaunay
 
 from gan_jax.data.graphs import encode
@@ -81,9 +82,9 @@ def test_generator_is_equivariant_in_its_per_node_noise():
                                                 output='drawing')), drawing[:, perm], atol=1e-5)
 
 
-def _trained_triple_term(key):
+def _trained_triple_term(key, angle=False):
   """A _TripleEdgeTerm with random (not zero) last layers, and points to apply it to."""
-  term = _TripleEdgeTerm(hidden=8, channels=4)
+  term = _TripleEdgeTerm(hidden=8, channels=4, angle=angle)
   p = jax.random.uniform(key, (2, N, 2))
   nodes = jnp.ones((2, N)).at[1, 7:].set(0.0)
   variables = term.init(jax.random.PRNGKey(1), p, nodes, 0.05)
@@ -91,8 +92,9 @@ def _trained_triple_term(key):
   return term, variables, p, nodes
 
 
-def test_triple_edge_term_is_symmetric_equivariant_and_blind_to_rigid_motions():
-  term, variables, p, nodes = _trained_triple_term(jax.random.PRNGKey(0))
+@pytest.mark.parametrize('angle', [False, True])
+def test_triple_edge_term_is_symmetric_equivariant_and_blind_to_rigid_motions(angle):
+  term, variables, p, nodes = _trained_triple_term(jax.random.PRNGKey(0), angle)
   out = np.asarray(term.apply(variables, p, nodes, 0.05))
   assert np.abs(out).max() > 1e-3                      # not the zero it starts at
   np.testing.assert_allclose(out, out.transpose(0, 2, 1), atol=1e-6)

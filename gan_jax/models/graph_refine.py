@@ -188,8 +188,8 @@ class RefineGraphGenerator(nn.Module):
   # Edges that see the other nodes (geometric only): `_TripleEdgeTerm` of the latent positions
   # of round 0, added to every round's logits; 0 channels: off (a pairwise rule only).
   triples: int = 0
-  triple_hidden: int = 16
-  triple_angle: bool = False
+  triple_hidden: int = 16     # width of the third-node messages
+  triple_angle: bool = False  # the messages also read the signed angle at k (atan2 / pi)
 
   @property
   def z_dim(self) -> int:

@@ -61,6 +61,8 @@ class Graphs(Structure):
     c.discriminator = 'message_passing'   # or 'ppgn': pairwise, higher-order (Maron et al. 2019)
     c.rounds = 2                    # refine: rounds of message passing over G's own draw
     c.triples = 0                   # refine: channels of the edge term over third nodes (0: off)
+    c.triple_hidden = 16            # refine: hidden width of the third-node messages
+    c.triple_angle = False          # refine: messages also read the signed angle at the third node
     c.g_hidden = (128, 256, 512)    # the generator MLP's widths
     c.d_layers = 3                  # message-passing layers of D (width: model.d_features)
     c.triangles = True              # triangle count and clustering as D's node features
@@ -93,7 +95,7 @@ class Graphs(Structure):
                         f'(got {g.generator!r})')
     if not g.g_hidden or min(g.g_hidden) < 1:
       raise ConfigError(f'graphs.g_hidden must be positive widths, got {g.g_hidden}')
-    for field in ('d_layers', 'eval_draws'):
+    for field in ('d_layers', 'eval_draws', 'triple_hidden'):
       if g[field] < 1:
         raise ConfigError(f'graphs.{field} must be >= 1, got {g[field]}')
     if g.edge_types < 0 or g.num_generated < 0 or g.triples < 0:
@@ -125,7 +127,8 @@ class Graphs(Structure):
       nodes = np.diagonal(train, axis1=1, axis2=2).sum(1)
       density = float(np.sum(train) - np.sum(nodes)) / float(np.sum(nodes * (nodes - 1)))
       generator = RefineGraphGenerator(example.shape[-1], counts, rounds=g.rounds,
-                                       triples=g.triples,
+                                       triples=g.triples, triple_hidden=g.triple_hidden,
+                                       triple_angle=g.triple_angle,
                                        edge_prior=float(np.log(density / (1 - density))))
     else:
       generator = GraphGenerator(example.shape[-1], hidden=tuple(g.g_hidden), node_counts=counts)
