@@ -79,12 +79,12 @@ def main(argv):
         'wrong_abs_logits': np.abs(logit[nodes][:, nodes][iu][wrong]).tolist()})
   wrong_logits = np.concatenate([r['wrong_abs_logits'] for r in rows] or [np.zeros(0)])
   mean = lambda k: float(np.mean([r[k] for r in rows]))
+  free = [r['planar'] for r in rows if r['crossings'] == 0]   # always planar: a plane drawing
   report = {'num_graphs': len(rows), 'planar': mean('planar'),
             'crossing_free_drawing': float(np.mean([r['crossings'] == 0 for r in rows])),
             **{k: mean(k) for k in ('crossings', 'edges', 'outside_delaunay', 'delaunay_missing',
                                     'expected_outside', 'expected_missing', 'wrong_at_half')},
-            'planar_given_crossing_free': float(np.mean(
-                [r['planar'] for r in rows if r['crossings'] == 0] or [np.nan])),
+            'planar_given_crossing_free': (float(np.mean(free)) if free else None),
             'wrong_abs_logit_quantiles_10_50_90': np.quantile(wrong_logits, [.1, .5, .9]).tolist()
             if len(wrong_logits) else None}
   cli.write_report(workdir, report, 'planar_drawing.json')

@@ -16,7 +16,8 @@ registry (gan_jax.structures.graphs), as for experiments/train.py; any field can
 community-small above: 20 nodes at most, so z has 20 * 8 + 16 dims).
 Unlike train.py the budget is wall clock, there are no checkpoints and the evaluation is the
 study's. (Results recorded before 2026-12-06 16:00 ran this script's earlier flags, which
-restated the config: --g_triples=8 --g_rounds=0 --lr_g=1e-3 --lr_d=1e-3 is the default config.)
+restated the config: --g_triples=8 --g_rounds=0 --lr_g=1e-3 --lr_d=1e-3 is today's default
+with --config.graphs.triple_angle=False --config.graphs.triple_hidden=16.)
 
 Every --eval_minutes of training (the clock stops while evaluating) and at the end, with the
 EMA generator and Bernoulli draws (the model's distribution; --decode=threshold scores G's most

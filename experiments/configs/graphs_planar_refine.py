@@ -1,15 +1,18 @@
 """Planar graphs from a generator that draws its nodes in a latent plane, then every edge from
 the latent triangles it closes (RefineGraphGenerator with `graphs.triples`: for each pair, learned
-messages from the 16 nodes nearest its midpoint, max-pooled), against a PPGN-like pairwise critic
-(gan_jax/models/graph_refine.py). Issue 25: docs/structured.md has its 60-minute curve.
+messages from the 16 nodes nearest its midpoint, max-pooled; each triangle read by its side
+lengths and the signed angle at the third node), against a PPGN-like pairwise critic
+(gan_jax/models/graph_refine.py). Issue 25: docs/structured.md has its curves.
 
 python experiments/train.py --config experiments/configs/graphs_planar_refine.py \
     --workdir workdirs/planar_refine
 python experiments/evaluate.py --workdir workdirs/planar_refine --num_samples=1000
 python experiments/sample.py --workdir workdirs/planar_refine --num_samples=1000
 
-The first attempt (a pairwise edge rule, then 2 rounds of message passing over G's own draw;
-V.U.N. 0% after 60 min): --config.graphs.triples=0 --config.graphs.rounds=2 --config.optim.lr=4e-4
+The second attempt (the angle as cos and sin only, messages 16 wide; V.U.N. 2.7% at 60 min):
+--config.graphs.triple_angle=False --config.graphs.triple_hidden=16. The first attempt (a pairwise
+edge rule, then 2 rounds of message passing over G's own draw; V.U.N. 0% after 60 min):
+--config.graphs.triples=0 --config.graphs.rounds=2 --config.optim.lr=4e-4
 """
 
 from experiments.configs import graphs_planar
@@ -20,11 +23,13 @@ def get_config():
   config.graphs.generator = 'refine'
   config.graphs.discriminator = 'ppgn'
   config.graphs.triples = 8            # channels of the edge term over third nodes
+  config.graphs.triple_hidden = 32     # width of its messages
+  config.graphs.triple_angle = True    # they read the signed angle at the third node too
   config.graphs.rounds = 0             # edges from positions in one stage
   config.graphs.d_layers = 3           # PPGN blocks
   config.model.d_features = 16         # PPGN channels
   config.model.z_dim = 64 * 8 + 16     # 8 noise values per node and 16 global ones
   config.loss.penalty_weight = 1.0     # R1 gamma 1 (10 slowed G's start in the probes)
   config.optim.lr = 1e-3               # both players (4e-4 learned slower in 5-minute probes)
-  config.num_steps = 2800              # about 60 min of one CPU core at 1.3 s a step
+  config.num_steps = 2000              # about 60 min of one CPU core at 1.8 s a step
   return config
