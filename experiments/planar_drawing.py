@@ -25,6 +25,7 @@ from absl import flags
 from flax import serialization
 from ml_collections import config_flags
 
+from gan_jax.data import graphs as graph_data
 from gan_jax.metrics import graphs as graph_metrics
 from gan_jax.run import cli
 from gan_jax.run.config import build_gan, with_defaults
@@ -42,9 +43,11 @@ def main(argv):
   del argv
   workdir = os.path.abspath(_WORKDIR.value)
   params_path = os.path.join(workdir, 'planar_ema_params.msgpack')
-  if not os.path.exists(params_path):
-    raise ConfigError(f'no planar_ema_params.msgpack in {workdir}: run planar_study.py first')
-  study = json.load(open(os.path.join(workdir, 'planar_study.json')))
+  study_path = os.path.join(workdir, 'planar_study.json')
+  for path in (params_path, study_path):
+    if not os.path.exists(path):
+      raise ConfigError(f'no {os.path.basename(path)} in {workdir}: run planar_study.py first')
+  study = json.load(open(study_path))
   config = (with_defaults(study['config']) if 'config' in study
             else ml_collections.ConfigDict(cli.config_value(_CONFIG).to_dict()))
   gan = build_gan(config)
@@ -63,20 +66,21 @@ def main(argv):
     nodes = np.diagonal(graph) > 0
     a = (graph * (1 - np.eye(len(graph))))[nodes][:, nodes].astype(np.int64)
     points = points[nodes]
-    reference = graph_metrics.delaunay_adjacency(points)
-    prob = 1 / (1 + np.exp(-np.clip(logit[nodes][:, nodes], -60, 60)))
+    reference = nx.to_numpy_array(graph_data.delaunay_graph(points), dtype=np.int64)
     iu = np.triu_indices(len(a), 1)
-    wrong = (logit[nodes][:, nodes][iu] > 0) != (reference[iu] > 0)
+    pair_logits = logit[nodes][:, nodes][iu]
+    prob = 1 / (1 + np.exp(-np.clip(pair_logits, -60, 60)))
+    wrong = (pair_logits > 0) != (reference[iu] > 0)
     rows.append({
         'planar': bool(nx.check_planarity(nx.from_numpy_array(a))[0]),
         'crossings': graph_metrics.drawing_crossings(points, a),
         'edges': int(a[iu].sum()),
         'outside_delaunay': int((a[iu] * (1 - reference[iu])).sum()),
         'delaunay_missing': int(((1 - a[iu]) * reference[iu]).sum()),
-        'expected_outside': float((prob[iu] * (1 - reference[iu])).sum()),
-        'expected_missing': float(((1 - prob[iu]) * reference[iu]).sum()),
+        'expected_outside': float((prob * (1 - reference[iu])).sum()),
+        'expected_missing': float(((1 - prob) * reference[iu]).sum()),
         'wrong_at_half': int(wrong.sum()),
-        'wrong_abs_logits': np.abs(logit[nodes][:, nodes][iu][wrong]).tolist()})
+        'wrong_abs_logits': np.abs(pair_logits[wrong]).tolist()})
   wrong_logits = np.concatenate([r['wrong_abs_logits'] for r in rows] or [np.zeros(0)])
   mean = lambda k: float(np.mean([r[k] for r in rows]))
   free = [r['planar'] for r in rows if r['crossings'] == 0]   # always planar: a plane drawing

@@ -198,7 +198,7 @@ def test_drawing_crossings_by_hand_and_against_a_loop():
                  for (a, b), (c, d) in itertools.combinations(edges, 2)
                  if len({a, b, c, d}) == 4)
   assert expected > 0 and gm.drawing_crossings(points, adjacency) == expected
-  delaunay = gm.delaunay_adjacency(points)
+  delaunay = nx.to_numpy_array(graph_data.delaunay_graph(points), dtype=int)
   assert gm.drawing_crossings(points, delaunay) == 0
   assert nx.check_planarity(nx.from_numpy_array(delaunay))[0]
   assert delaunay.sum() // 2 <= 3 * 12 - 6

@@ -289,15 +289,3 @@ def drawing_crossings(positions: np.ndarray, adjacency: np.ndarray) -> int:
             | (j[:, None] == i[None, :]) | (j[:, None] == j[None, :]))
   return int(np.triu(crossing & ~shared, 1).sum())
 
-
-def delaunay_adjacency(positions: np.ndarray) -> np.ndarray:
-  """(n, n) 0/1 adjacency of the Delaunay triangulation of `positions` (n, 2): how SPECTRE's
-  planar graphs are made from uniform points. A metric-side reference for G's own drawing, never
-  used inside G."""
-  from scipy.spatial import Delaunay
-  n = len(positions)
-  out = np.zeros((n, n), np.int64)
-  for simplex in Delaunay(positions).simplices:
-    for u, v in itertools.combinations(simplex, 2):
-      out[u, v] = out[v, u] = 1
-  return out
