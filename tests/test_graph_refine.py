@@ -10,8 +10,10 @@ import optax
 import pytest
 from scipy.spatial import Delaunay
 
-from gan_jax.data.graphs import encode
-from gan_jax.models.graph_refine import PPGNDiscriminator, RefineGraphGenerator, _TripleEdgeTerm
+from gan_jax.data.graphs import delaunay_graph, encode
+from gan_jax.metrics.graphs import widest_angle_rule
+from gan_jax.models.graph_refine import (PPGNDiscriminator, RefineGraphGenerator, _TripleEdgeTerm,
+                                         third_nodes)
 
 N = 10
 SMALL_G = dict(node_noise=4, global_noise=4, hidden=16, pair_hidden=8, position_dim=2,
@@ -82,9 +84,9 @@ def test_generator_is_equivariant_in_its_per_node_noise():
                                                 output='drawing')), drawing[:, perm], atol=1e-5)
 
 
-def _trained_triple_term(key, angle=False):
+def _trained_triple_term(key, angle=False, per_side=False):
   """A _TripleEdgeTerm with random (not zero) last layers, and points to apply it to."""
-  term = _TripleEdgeTerm(hidden=8, channels=4, angle=angle)
+  term = _TripleEdgeTerm(hidden=8, channels=4, angle=angle, neighbours=4, per_side=per_side)
   p = jax.random.uniform(key, (2, N, 2))
   nodes = jnp.ones((2, N)).at[1, 7:].set(0.0)
   variables = term.init(jax.random.PRNGKey(1), p, nodes, 0.05)
@@ -92,9 +94,9 @@ def _trained_triple_term(key, angle=False):
   return term, variables, p, nodes
 
 
-@pytest.mark.parametrize('angle', [False, True])
-def test_triple_edge_term_is_symmetric_equivariant_and_blind_to_rigid_motions(angle):
-  term, variables, p, nodes = _trained_triple_term(jax.random.PRNGKey(0), angle)
+@pytest.mark.parametrize('angle,per_side', [(False, False), (True, False), (True, True)])
+def test_triple_edge_term_is_symmetric_equivariant_and_blind_to_rigid_motions(angle, per_side):
+  term, variables, p, nodes = _trained_triple_term(jax.random.PRNGKey(0), angle, per_side)
   out = np.asarray(term.apply(variables, p, nodes, 0.05))
   assert np.abs(out).max() > 1e-3                      # not the zero it starts at
   np.testing.assert_allclose(out, out.transpose(0, 2, 1), atol=1e-6)
@@ -217,3 +219,46 @@ def test_discriminator_learns_to_see_planarity():
 
 # The rounds run through train_step in the 2-step run of experiments/configs/graphs_planar_refine.py
 # (tests/test_experiments.py), which checks the run end to end.
+
+
+def test_widest_angle_rule_with_every_third_node_is_delaunay():
+  points = np.random.default_rng(3).random((30, 2))
+  first, second = np.triu_indices(30, 1)
+  others = np.stack([np.delete(np.arange(30), [a, b]) for a, b in zip(first, second)])
+  rule = widest_angle_rule(points, first, second, others, np.ones(others.shape, bool))
+  reference = nx.to_numpy_array(delaunay_graph(points))[first, second] > 0
+  np.testing.assert_array_equal(rule, reference)
+
+
+def test_third_nodes_per_side_are_the_nearest_on_each_side_and_lift_the_ceiling():
+  n, k = 24, 8
+  points = np.random.default_rng(4).random((2, n, 2))
+  nodes = np.ones((2, n)); nodes[1, 20:] = 0
+  first, second = np.triu_indices(n, 1)
+  chosen, valid = map(np.asarray, third_nodes(jnp.asarray(points), jnp.asarray(nodes), first,
+                                              second, k, per_side=True))
+  for b, q in [(0, 0), (0, 57), (1, 100), (1, 5)]:
+    i, j, p = first[q], second[q], points[b]
+    cross = np.cross(p[j] - p[i], p - p[i])
+    dist = np.sum((p - (p[i] + p[j]) / 2) ** 2, -1)
+    exist = (nodes[b] > 0) & (np.arange(n) != i) & (np.arange(n) != j)
+    for side, half in ((cross >= 0, slice(0, k // 2)), (cross < 0, slice(k // 2, k))):
+      candidates = np.flatnonzero(exist & side)
+      nearest = candidates[np.argsort(dist[candidates])][:k // 2]
+      got = chosen[b, q, half][valid[b, q, half]]
+      assert sorted(got.tolist()) == sorted(nearest.tolist()), (b, q, got, nearest)
+  # On uniform 64-point sets the Delaunay rule read on the 16 nodes nearest the midpoint adds
+  # edges (a ceiling for G), read on the 8 nearest per side (almost) never.
+  n = 64
+  points = np.random.default_rng(0).random((10, n, 2))
+  first, second = np.triu_indices(n, 1)
+  reference = np.stack([nx.to_numpy_array(delaunay_graph(p))[first, second] > 0 for p in points])
+  extra = {}
+  for per_side in (False, True):
+    chosen, valid = third_nodes(jnp.asarray(points), jnp.ones((10, n)), first, second, 16,
+                                per_side)
+    rule = np.stack([widest_angle_rule(p, first, second, c, v) for p, c, v in
+                     zip(points, np.asarray(chosen), np.asarray(valid))])
+    assert not np.any(~rule & reference)           # restricting the thirds only adds edges
+    extra[per_side] = (rule & ~reference).sum(1).mean()
+  assert extra[False] > 1.0 and extra[True] < 0.3, extra

@@ -25,6 +25,7 @@ def get_config():
   config.graphs.triples = 8            # channels of the edge term over third nodes
   config.graphs.triple_hidden = 32     # width of its messages
   config.graphs.triple_angle = True    # they read the signed angle at the third node too
+  config.graphs.triple_per_side = True  # the 8 nodes nearest the pair on each side of its line
   config.graphs.rounds = 0             # edges from positions in one stage
   config.graphs.d_layers = 3           # PPGN blocks
   config.model.d_features = 16         # PPGN channels

@@ -289,3 +289,19 @@ def drawing_crossings(positions: np.ndarray, adjacency: np.ndarray) -> int:
             | (j[:, None] == i[None, :]) | (j[:, None] == j[None, :]))
   return int(np.triu(crossing & ~shared, 1).sum())
 
+
+
+def widest_angle_rule(positions: np.ndarray, first: np.ndarray, second: np.ndarray,
+                      thirds: np.ndarray, valid: np.ndarray) -> np.ndarray:
+  """(P,) bool: pair (first[q], second[q]) is an edge when the widest angle under which a third
+  node k sees it on one side of the line plus the widest on the other is below pi, reading only
+  thirds[q] (P, K) where valid. With every other node as a third this is the empty-circle
+  (Delaunay) rule on `positions` (n, 2), the planar data's; with fewer it says what a generator
+  that reads only those third nodes can get right at best (experiments/planar_neighbours.py).
+  A metric-side reference: no generator computes it."""
+  pk = positions[thirds]                                                # (P, K, 2)
+  da, db = positions[first][:, None] - pk, positions[second][:, None] - pk
+  angle = np.arctan2(da[..., 0] * db[..., 1] - da[..., 1] * db[..., 0], np.sum(da * db, -1))
+  left = np.where(valid & (angle > 0), angle, 0.0).max(1, initial=0.0)
+  right = np.where(valid & (angle < 0), -angle, 0.0).max(1, initial=0.0)
+  return left + right < np.pi

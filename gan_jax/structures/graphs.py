@@ -63,6 +63,7 @@ class Graphs(Structure):
     c.triples = 0                   # refine: channels of the edge term over third nodes (0: off)
     c.triple_hidden = 16            # refine: hidden width of the third-node messages
     c.triple_angle = False          # refine: messages also read the signed angle at the third node
+    c.triple_per_side = False       # refine: the third nodes are the nearest on each side of ij
     c.g_hidden = (128, 256, 512)    # the generator MLP's widths
     c.d_layers = 3                  # message-passing layers of D (width: model.d_features)
     c.triangles = True              # triangle count and clustering as D's node features
@@ -129,6 +130,7 @@ class Graphs(Structure):
       generator = RefineGraphGenerator(example.shape[-1], counts, rounds=g.rounds,
                                        triples=g.triples, triple_hidden=g.triple_hidden,
                                        triple_angle=g.triple_angle,
+                                       triple_per_side=g.triple_per_side,
                                        edge_prior=float(np.log(density / (1 - density))))
     else:
       generator = GraphGenerator(example.shape[-1], hidden=tuple(g.g_hidden), node_counts=counts)
