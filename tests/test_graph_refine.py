@@ -262,3 +262,14 @@ def test_third_nodes_per_side_are_the_nearest_on_each_side_and_lift_the_ceiling(
     assert not np.any(~rule & reference)           # restricting the thirds only adds edges
     extra[per_side] = (rule & ~reference).sum(1).mean()
   assert extra[False] > 1.0 and extra[True] < 0.3, extra
+
+
+def test_triple_edge_term_gradient_is_finite_when_a_side_has_too_few_nodes():
+  """8 slots per side but 8 third nodes in all: the padding (which may be i or j itself) must
+  not send NaN through the mask."""
+  term, variables, p, nodes = _trained_triple_term(jax.random.PRNGKey(1), True, True)
+  term = term.clone(neighbours=16)
+  grads = jax.grad(lambda q, v: jnp.sum(term.apply(v, q, nodes, 0.05) ** 2), argnums=(0, 1))(
+      p, variables)
+  norms = [float(jnp.abs(g).sum()) for g in jax.tree.leaves(grads)]
+  assert all(np.isfinite(norms)) and norms[0] > 0, norms

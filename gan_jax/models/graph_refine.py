@@ -159,6 +159,10 @@ class _TripleEdgeTerm(nn.Module):
 
     def oriented(a, b):   # the pair seen from a to b: which side is "left" depends on it
       da, db = a[:, :, None, :] - p_k, b[:, :, None, :] - p_k
+      # A side with fewer nodes than slots pads with ids that may be i or j: give the padding a
+      # harmless triangle, or atan2(0, 0) and sqrt(0) send NaN gradients through the mask.
+      da = jnp.where(valid[..., None], da, jnp.array([1.0, 0.0]))
+      db = jnp.where(valid[..., None], db, jnp.array([0.0, 1.0]))
       dot = jnp.sum(da * db, -1)
       cross = da[..., 0] * db[..., 1] - da[..., 1] * db[..., 0]
       sq_a, sq_b = jnp.sum(da ** 2, -1), jnp.sum(db ** 2, -1)
