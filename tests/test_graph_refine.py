@@ -128,11 +128,15 @@ def test_triple_edge_term_sees_a_point_between_two_others():
   target = jnp.array([4.0, -4.0])
   loss = lambda v: jnp.sum((term.apply(v, p, nodes, 0.05)[:, 0, 1] - target) ** 2)
   opt = optax.adam(1e-2)
+
+  @jax.jit
+  def step(params, state):
+    updates, state = opt.update(jax.grad(loss)(params), state)
+    return optax.apply_updates(params, updates), state
+
   state = opt.init(params)
   for _ in range(200):
-    grads = jax.grad(loss)(params)
-    updates, state = opt.update(grads, state)
-    params = optax.apply_updates(params, updates)
+    params, state = step(params, state)
   out = np.asarray(term.apply(params, p, nodes, 0.05))[:, 0, 1]
   assert out[0] > 2.0 and out[1] < -2.0, out
 
