@@ -290,7 +290,6 @@ def drawing_crossings(positions: np.ndarray, adjacency: np.ndarray) -> int:
   return int(np.triu(crossing & ~shared, 1).sum())
 
 
-
 def widest_angle_rule(positions: np.ndarray, first: np.ndarray, second: np.ndarray,
                       thirds: np.ndarray, valid: np.ndarray) -> np.ndarray:
   """(P,) bool: pair (first[q], second[q]) is an edge when the widest angle under which a third
