@@ -14,8 +14,11 @@ Models, data, loss, optimiser and seed come from the config through the graph st
 registry (gan_jax.structures.graphs), as for experiments/train.py; any field can be overridden
 (`--config.graphs.triples=0 --config.graphs.rounds=2 --config.optim.lr=4e-4`: the first attempt;
 community-small above: 20 nodes at most, so z has 20 * 8 + 16 dims).
-Unlike train.py the budget is wall clock, there are no checkpoints and the evaluation is the
-study's. (Results recorded before 2026-12-06 16:00 ran this script's earlier flags, which
+Unlike train.py the budget is wall clock and the evaluation is the study's. The whole state is
+checkpointed (orbax, <workdir>/checkpoints) at every evaluation, so a run stopped at any point goes
+on from its last evaluation when the same command is run again, and a finished one trains further
+when --train_minutes is raised: the curve then continues, and every resumption is recorded in the
+JSON under 'resumed'. The config must be the one the workdir was trained with. (Results recorded before 2026-12-06 16:00 ran this script's earlier flags, which
 restated the config: --g_triples=8 --g_rounds=0 --lr_g=1e-3 --lr_d=1e-3 is today's default
 with --config.graphs.triple_angle=False --config.graphs.triple_hidden=16.)
 
@@ -57,6 +60,7 @@ from gan_jax.core.steps import make_train_step  # noqa: E402
 from gan_jax.data import graphs as graph_data  # noqa: E402
 from gan_jax.metrics import graphs as graph_metrics  # noqa: E402
 from gan_jax.run import cli  # noqa: E402
+from gan_jax.run.checkpoint import Checkpointer  # noqa: E402
 from gan_jax.run.config import build_gan, validate  # noqa: E402
 from gan_jax.errors import ConfigError  # noqa: E402
 from gan_jax.structures.graphs import reference  # noqa: E402
@@ -100,6 +104,44 @@ def floor(train, test, draws, size, seed, planar):
           'sampled': sampled['metrics'], 'sampled_std': sampled['metrics_std']}
 
 
+def _flat(tree, prefix=''):
+  """A nested config dict as {'graphs.rounds': value, ...}."""
+  if not isinstance(tree, dict):
+    return {prefix[:-1]: tree}
+  return {k: v for key, sub in tree.items() for k, v in _flat(sub, f'{prefix}{key}.').items()}
+
+
+def resume(checkpointer, template, path, report):
+  """(state, train seconds) at the newest checkpoint, the report's curve and evaluations cut
+  back to it; (template, 0) for a new run. A checkpoint is saved after the JSON, so the JSON
+  always has the evaluation of the checkpoint's step."""
+  state = checkpointer.restore_latest(template)
+  if state is None:
+    return template, 0.0
+  step = int(state.step)
+  if not os.path.exists(path):
+    raise ConfigError(f'{checkpointer.directory} has a checkpoint (step {step}) but {path} is '
+                      f'missing; use a new --workdir')
+  with open(path) as f:
+    saved = json.load(f)
+  was, now = _flat(saved['config']), _flat(json.loads(json.dumps(report['config'])))
+  differing = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
+  if differing:
+    raise ConfigError(f'{path} was trained with another config (config.{differing[0]} '
+                      f'{was.get(differing[0])} there, {now.get(differing[0])} now); use a new '
+                      f'--workdir or the same --config flags')
+  at = [e for e in saved['evaluations'] if e['step'] == step]
+  if not at:
+    raise ConfigError(f'{path} has no evaluation at the checkpoint\'s step {step}; '
+                      f'use a new --workdir')
+  for key in ('curve', 'evaluations'):
+    report[key] = [e for e in saved[key] if e['step'] <= step]
+  report['floor'] = saved['floor']
+  report['resumed'] = saved.get('resumed', []) + [
+      {'step': step, 'train_seconds': at[0]['train_seconds'], 'command': report['command']}]
+  return state, at[0]['train_seconds']
+
+
 def save_figure(path, blocks):
   """blocks: [(label, graphs)], 8 graphs a row, 2 rows a block (spring layouts)."""
   fig, axes = plt.subplots(2 * len(blocks), 8, figsize=(12, 3.0 * len(blocks)))
@@ -137,11 +179,22 @@ def main(argv):
             'g_params': count_params(state.g_params), 'd_params': count_params(state.d_params),
             'data_edges_in_two_triangles': edges_in_two_triangles(train),
             'curve': [], 'evaluations': []}
+  path = os.path.join(workdir, f'{dataset}_study.json')
+  if _EVAL_ONLY.value:
+    path = os.path.join(workdir, f'{dataset}_study_{_DECODE.value}.json')
+    resumed_seconds = 0.0
+  else:
+    checkpointer = Checkpointer(os.path.join(workdir, 'checkpoints'), keep=2)
+    state, resumed_seconds = resume(checkpointer, state, path, report)
   start = time.perf_counter()
-  report['floor'] = floor(train, test, config.graphs.eval_draws,
-                          config.graphs.num_generated or len(test), seed, planar)
-  print(f'{dataset}: G {report["g_params"]} params, D {report["d_params"]}; floor in '
-        f'{time.perf_counter() - start:.0f} s: {report["floor"]["sampled"]}', flush=True)
+  if 'floor' in report:
+    print(f'{dataset}: resuming at step {int(state.step)} ({resumed_seconds:.0f} s trained)',
+          flush=True)
+  else:
+    report['floor'] = floor(train, test, config.graphs.eval_draws,
+                            config.graphs.num_generated or len(test), seed, planar)
+    print(f'{dataset}: G {report["g_params"]} params, D {report["d_params"]}; floor in '
+          f'{time.perf_counter() - start:.0f} s: {report["floor"]["sampled"]}', flush=True)
 
   @functools.partial(jax.jit, static_argnums=2)
   def most_likely(params, key, n):   # --decode=threshold: every edge of probability > 1/2
@@ -156,10 +209,6 @@ def main(argv):
     return np.concatenate([np.asarray(most_likely(state.ema_params, jax.random.fold_in(key, i),
                                                   min(500, n - i)))
                            for i in range(0, n, 500)])
-
-  path = os.path.join(workdir, f'{dataset}_study.json')
-  if _EVAL_ONLY.value:
-    path = os.path.join(workdir, f'{dataset}_study_{_DECODE.value}.json')
 
   def run_eval(state, step, train_seconds, last=False):
     eval_start = time.perf_counter()
@@ -201,6 +250,8 @@ def main(argv):
                                      (f'generated, step {step}', first[:16])])
     with open(path, 'w') as f:
       json.dump(report, f, indent=1)
+    if not _EVAL_ONLY.value:   # after the JSON: resume() finds this step's evaluation in it
+      checkpointer.save(step, state)
     return time.perf_counter() - eval_start
 
   if _EVAL_ONLY.value:
@@ -214,21 +265,26 @@ def main(argv):
 
   step_fn = make_train_step(gan)
   budget, every = 60.0 * _TRAIN_MINUTES.value, 60.0 * _EVAL_MINUTES.value
-  train_seconds, next_eval, step, metrics, eval_total = 0.0, every, 0, {}, 0.0
+  train_seconds, step, metrics, eval_total = resumed_seconds, int(state.step), {}, 0.0
+  if train_seconds >= budget or step >= _MAX_STEPS.value:
+    print(f'{path} is already trained for {train_seconds / 60:.1f} min ({step} steps); raise '
+          f'--train_minutes or --max_steps to go on', flush=True)
+    return
+  next_eval = every * (1 + train_seconds // every)
   t0 = time.perf_counter()
   while train_seconds < budget and step < _MAX_STEPS.value:
     state, metrics = step_fn(state, data.batches(step))
     step += 1
     if step % 50 == 0 or step == 1:
       jax.block_until_ready(state)
-      train_seconds = time.perf_counter() - t0 - eval_total
+      train_seconds = resumed_seconds + time.perf_counter() - t0 - eval_total
       print(f'step {step} ({train_seconds:.0f} s): ' + ' '.join(
           f'{k} {float(v):.3g}' for k, v in sorted(metrics.items())), flush=True)
       if train_seconds >= next_eval and train_seconds < budget:
         eval_total += run_eval(state, step, train_seconds)
         next_eval += every
   jax.block_until_ready(state)
-  train_seconds = time.perf_counter() - t0 - eval_total
+  train_seconds = resumed_seconds + time.perf_counter() - t0 - eval_total
   report['train_seconds'], report['steps'] = train_seconds, step
   report['final_train_metrics'] = {k: float(v) for k, v in metrics.items()}
   run_eval(state, step, train_seconds, last=True)
