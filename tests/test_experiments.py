@@ -7,6 +7,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -59,15 +60,40 @@ def test_config_runs_two_steps(name, tmp_path, fake_images):
 OPTIONAL = {'torch_reference': 'torch'}   # script -> the optional package it needs
 
 
+_IMPORT_EACH = textwrap.dedent('''
+    import importlib, os, pkgutil, sys, traceback
+    import gan_jax
+    # The libraries every script shares are imported once, here; each script is then imported
+    # in a forked child of its own (scripts define absl flags of the same names). Nothing here
+    # starts a JAX backend, so the fork copies no XLA threads.
+    for info in pkgutil.walk_packages(gan_jax.__path__, 'gan_jax.'):
+      importlib.import_module(info.name)
+    import jax._src.xla_bridge as xb
+    assert not xb._backends, 'a gan_jax module started a JAX backend at import'
+    failed = []
+    for module in {modules!r}:
+      pid = os.fork()
+      if pid == 0:
+        try:
+          importlib.import_module('experiments.' + module)
+        except BaseException:
+          traceback.print_exc()
+          os._exit(1)
+        os._exit(0)
+      if os.waitpid(pid, 0)[1] != 0:
+        failed.append(module)
+    print('FAILED', failed)
+    sys.exit(1 if failed else 0)
+''')
+
+
 def test_every_experiment_script_imports():
-  """Each in a process of its own: scripts define absl flags of the same names."""
   modules = [os.path.basename(p)[:-3] for p in sorted(glob.glob(f'{ROOT}/experiments/*.py'))]
   modules = [m for m in modules if m != '__init__']
   assert 'train' in modules
-  for module in modules:
-    if module in OPTIONAL and importlib.util.find_spec(OPTIONAL[module]) is None:
-      continue   # an optional extra that is not installed here
-    code = f'import experiments.{module}'
-    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                            cwd=ROOT, timeout=300)
-    assert result.returncode == 0, f'experiments/{module}.py: {result.stderr[-2000:]}'
+  modules = [m for m in modules   # an optional extra that is not installed here is skipped
+             if m not in OPTIONAL or importlib.util.find_spec(OPTIONAL[m]) is not None]
+  result = subprocess.run([sys.executable, '-c', _IMPORT_EACH.format(modules=modules)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+  assert result.returncode == 0, result.stdout[-500:] + result.stderr[-3000:]
+  assert 'FAILED []' in result.stdout
