@@ -18,8 +18,10 @@ Unlike train.py the budget is wall clock and the evaluation is the study's. The 
 checkpointed (orbax, <workdir>/checkpoints) at every evaluation, so a run stopped at any point goes
 on from its last evaluation when the same command is run again, and a finished one trains further
 when --train_minutes is raised: the curve then continues, and every resumption is recorded in the
-JSON under 'resumed'. The config must be the one the workdir was trained with. (Results recorded before 2026-12-06 16:00 ran this script's earlier flags, which
-restated the config: --g_triples=8 --g_rounds=0 --lr_g=1e-3 --lr_d=1e-3 is today's default
+JSON under 'resumed' (train_seconds counts every invocation's training, total_seconds the last
+invocation alone). The config must be the one the workdir was trained with.
+(Results recorded before 2026-12-06 16:00 ran this script's earlier flags, which restated the
+config: --g_triples=8 --g_rounds=0 --lr_g=1e-3 --lr_d=1e-3 is today's default
 with --config.graphs.triple_angle=False --config.graphs.triple_hidden=16.)
 
 Every --eval_minutes of training (the clock stops while evaluating) and at the end, with the
