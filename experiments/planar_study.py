@@ -63,7 +63,7 @@ from gan_jax.data import graphs as graph_data  # noqa: E402
 from gan_jax.metrics import graphs as graph_metrics  # noqa: E402
 from gan_jax.run import cli  # noqa: E402
 from gan_jax.run.checkpoint import Checkpointer  # noqa: E402
-from gan_jax.run.config import build_gan, validate  # noqa: E402
+from gan_jax.run.config import build_gan, config_difference, validate  # noqa: E402
 from gan_jax.errors import ConfigError  # noqa: E402
 from gan_jax.structures.graphs import reference  # noqa: E402
 
@@ -106,14 +106,7 @@ def floor(train, test, draws, size, seed, planar):
           'sampled': sampled['metrics'], 'sampled_std': sampled['metrics_std']}
 
 
-def _flat(tree, prefix=''):
-  """A nested config dict as {'graphs.rounds': value, ...}."""
-  if not isinstance(tree, dict):
-    return {prefix[:-1]: tree}
-  return {k: v for key, sub in tree.items() for k, v in _flat(sub, f'{prefix}{key}.').items()}
-
-
-def resume(checkpointer, template, path, report):
+def resume(checkpointer, template, path, report, config):
   """(state, train seconds) at the newest checkpoint, the report's curve and evaluations cut
   back to it; (template, 0) for a new run. A checkpoint is saved after the JSON, so the JSON
   always has the evaluation of the checkpoint's step."""
@@ -126,11 +119,9 @@ def resume(checkpointer, template, path, report):
                       f'missing; use a new --workdir')
   with open(path) as f:
     saved = json.load(f)
-  was, now = _flat(saved['config']), _flat(json.loads(json.dumps(report['config'])))
-  differing = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
-  if differing:
-    raise ConfigError(f'{path} was trained with another config (config.{differing[0]} '
-                      f'{was.get(differing[0])} there, {now.get(differing[0])} now); use a new '
+  difference = config_difference(saved['config'], config)
+  if difference:
+    raise ConfigError(f'{path} was trained with another config ({difference}); use a new '
                       f'--workdir or the same --config flags')
   at = [e for e in saved['evaluations'] if e['step'] == step]
   if not at:
@@ -187,7 +178,7 @@ def main(argv):
     resumed_seconds = 0.0
   else:
     checkpointer = Checkpointer(os.path.join(workdir, 'checkpoints'), keep=2)
-    state, resumed_seconds = resume(checkpointer, state, path, report)
+    state, resumed_seconds = resume(checkpointer, state, path, report, config)
   start = time.perf_counter()
   if 'floor' in report:
     print(f'{dataset}: resuming at step {int(state.step)} ({resumed_seconds:.0f} s trained)',

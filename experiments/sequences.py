@@ -43,6 +43,7 @@ from gan_jax.errors import ConfigError  # noqa: E402
 from gan_jax.metrics import sequences as seqmetrics  # noqa: E402
 from gan_jax.models.sequences import LSTMGenerator, mle_step  # noqa: E402
 from gan_jax.run import cli  # noqa: E402
+from gan_jax.run.config import config_difference  # noqa: E402
 from gan_jax.run.train import train_and_evaluate  # noqa: E402
 from gan_jax.tools.metric_writers import read_metrics  # noqa: E402
 from experiments.configs import oracle_relgan, oracle_seqgan  # noqa: E402
@@ -222,8 +223,10 @@ def run_gan(name, module, steps_flag, init_path, workdir, mle_point, phases, rep
     return
   sub = os.path.join(workdir, name)
   saved = os.path.join(sub, 'config.json')
-  if os.path.exists(saved) and json.load(open(saved)) != json.loads(config.to_json()):
-    raise ConfigError(f'{sub} holds a run with other settings; give a fresh --workdir')
+  difference = config_difference(json.load(open(saved)), config) if os.path.exists(saved) else None
+  if difference:
+    raise ConfigError(f'{sub} holds a run with other settings ({difference}); give a fresh '
+                      f'--workdir')
   start = time.perf_counter()
   state = train_and_evaluate(config, sub, quiet=True)
   train_seconds = time.perf_counter() - start

@@ -21,7 +21,7 @@ import pytest
 from conftest import SHARED_TFDS, assert_trees_equal
 from gan_jax.run import train as train_lib
 from gan_jax.run.checkpoint import Checkpointer
-from gan_jax.run.config import build_gan
+from gan_jax.run.config import base_config, build_gan, config_difference
 from gan_jax.core.state import create_state
 from gan_jax.errors import DivergenceError
 from gan_jax.run.train import train_and_evaluate
@@ -164,6 +164,21 @@ def _inject_nan_at(monkeypatch, step, times):
     return wrapped
 
   monkeypatch.setattr(train_lib, 'make_train_step', patched)
+
+
+def test_config_difference_names_the_first_differing_key():
+  """What a script that goes on in a workdir (planar_study.py, sequences.py) refuses with."""
+  config = base_config()
+  saved = json.loads(config.to_json())
+  assert config_difference(saved, config) is None
+  lr = config.optim.lr
+  config.seed, config.optim.lr = 3, 0.5
+  assert config_difference(saved, config) == f'config.optim.lr: {lr} there, 0.5 now'
+  config.optim.lr = lr
+  assert config_difference(saved, config) == 'config.seed: 0 there, 3 now'
+  del saved['seed']   # a key the saved config lacks differs too
+  config.seed = 0
+  assert config_difference(saved, config) == 'config.seed: None there, 0 now'
 
 
 def test_divergence_stops_naming_step_and_player(tmp_path, monkeypatch):

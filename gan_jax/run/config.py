@@ -1,8 +1,11 @@
 """The default experiment config, its validation, and the GAN it describes."""
 
+import json
+
 import ml_collections
 import numpy as np
 import optax
+from flax import traverse_util
 
 from gan_jax import structures
 from gan_jax.core import objectives
@@ -187,6 +190,20 @@ def build_gan(config, example=None) -> GAN:
       g_samples=config.g_samples,
       **structure.gan_options(config),
   )
+
+
+def config_difference(saved: dict, config: ml_collections.ConfigDict):
+  """None when `saved` (a run's config as its JSON holds it) equals `config`; else the first
+  differing key with both values, e.g. 'config.seed: 0 there, 3 now', for a one-line refusal
+  to go on with a workdir trained under other settings."""
+  was = traverse_util.flatten_dict(saved, keep_empty_nodes=True, sep='.')
+  now = traverse_util.flatten_dict(json.loads(config.to_json()), keep_empty_nodes=True,
+                                   sep='.')
+  differing = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
+  if not differing:
+    return None
+  key = differing[0]
+  return f'config.{key}: {was.get(key)} there, {now.get(key)} now'
 
 
 def with_defaults(saved: dict) -> ml_collections.ConfigDict:
