@@ -111,6 +111,9 @@ def resume(checkpointer, template, path, report, config):
   back to it; (template, 0) for a new run. A checkpoint is saved after the JSON, so the JSON
   always has the evaluation of the checkpoint's step."""
   state = checkpointer.restore_latest(template)
+  if state is None and os.path.exists(path):   # never write a new curve over an old one
+    raise ConfigError(f'{path} holds a study but {checkpointer.directory} no readable '
+                      f'checkpoint to go on from; use a new --workdir')
   if state is None:
     return template, 0.0
   step = int(state.step)
