@@ -408,7 +408,8 @@ def planar_sides_curve():
   runs = [_load(f'planar_sides_seed{seed}_220min.json')['evaluations'] for seed in (0, 1)]
   rows = []
   for a, b in zip(*runs):
-    cells = [f"{a['train_seconds'] / 60:.0f}", f"{a['step']}"]
+    cells = [f"{a['train_seconds'] / 60:.0f} / {b['train_seconds'] / 60:.0f}",
+             f"{a['step']} / {b['step']}"]
     for e in (a, b):
       vun_1000, vun_40 = e['vun_1000']['vun'], e['protocol']['metrics']['vun']
       cells.append(f'{100 * vun_1000:.1f}% ({100 * vun_40:.1f}%)')
@@ -417,8 +418,8 @@ def planar_sides_curve():
       cells.append(' / '.join(f'{m[k]:.4f}' for k in ('degree_tv', 'clustering_tv', 'orbit_tv')))
     cells.append(' / '.join(f"{100 * e['edges_in_two_triangles']:.1f}%" for e in (a, b)))
     rows.append(cells)
-  return _rows(['minutes', 'G step', 'seed 0 V.U.N.', 'seed 1 V.U.N.', 'seed 0 TV deg / clu / orb',
-                'seed 1 TV', 'edges in 2 triangles'], rows)
+  return _rows(['minutes (seed 0 / 1)', 'G step (seed 0 / 1)', 'seed 0 V.U.N.', 'seed 1 V.U.N.',
+                'seed 0 TV deg / clu / orb', 'seed 1 TV', 'edges in 2 triangles'], rows)
 
 
 def render(text):
