@@ -3,8 +3,14 @@
 python experiments/evaluate.py --workdir workdirs/mnist --num_samples=10000 \
     --data_dir=../shared/data/tensorflow_datasets
 
-Writes <workdir>/eval_step_<N>_<generator>.json. FID on MNIST/Fashion-MNIST is measured in the features of
-the project's classifier against the test split (see gan_jax/metrics/classifier.py).
+Writes <workdir>/eval_step_<N>_<generator>.json (…_inception.json with --features=inception).
+Image FIDs are in the run's feature network (config.eval_features), which every result names:
+the project's LeNet classifiers for MNIST/Fashion-MNIST, or, with --features=inception, FID's
+Inception-v3 as papers report it (needs the converted weights; see
+experiments/convert_inception.py):
+
+python experiments/evaluate.py --workdir workdirs/cifar10 --features=inception \
+    --inception_weights=~/.cache/gan_jax/inception_fid.npz
 """
 
 import os
@@ -13,6 +19,7 @@ import time
 from absl import flags
 
 from gan_jax import structures
+from gan_jax.metrics import features
 from gan_jax.run import cli, evaluation
 
 _WORKDIR = cli.define_workdir("A training run's workdir.")
@@ -21,12 +28,24 @@ _NUM_SAMPLES = flags.DEFINE_integer('num_samples', None, 'Samples to draw (defau
 _GENERATOR = flags.DEFINE_enum('generator', 'ema', evaluation.GENERATORS,
                                "Which G: the EMA of its params and statistics, or the raw one.")
 _DATA_DIR = cli.define_data_dir("Override the run's TFDS data dir.")
+_FEATURES = flags.DEFINE_enum('features', None, list(features.NETWORKS),
+                              "Image metrics' feature network (default: the run's "
+                              'config.eval_features).')
+_INCEPTION_WEIGHTS = flags.DEFINE_string(
+    'inception_weights', None, 'Converted Inception weights (default: the run\'s '
+    'config.inception_weights, else $GAN_JAX_INCEPTION_WEIGHTS or '
+    '~/.cache/gan_jax/inception_fid.npz).')
 
 
 def main(argv):
   del argv
   workdir = os.path.abspath(_WORKDIR.value)
   config, gan, state = evaluation.load_run(workdir, _DATA_DIR.value)
+  if _FEATURES.value:
+    config.eval_features = _FEATURES.value
+  if _INCEPTION_WEIGHTS.value:
+    config.inception_weights = os.path.expanduser(_INCEPTION_WEIGHTS.value)
+  structures.get(config).check_evaluable(config)   # one line before any sampling
   start = time.perf_counter()
   num_samples = _NUM_SAMPLES.value or structures.get(config).eval_samples
   results = evaluation.evaluate(gan, state, config, num_samples, config.seed, _GENERATOR.value)
@@ -34,7 +53,8 @@ def main(argv):
   results['step'] = int(state.step)
   results['run'] = os.path.basename(workdir)
   results['ema_decay'] = config.ema_decay
-  path = os.path.join(workdir, f'eval_step_{int(state.step)}_{_GENERATOR.value}.json')
+  suffix = f'_{_FEATURES.value}' if _FEATURES.value else ''
+  path = os.path.join(workdir, f'eval_step_{int(state.step)}_{_GENERATOR.value}{suffix}.json')
   cli.write_report(workdir, results, os.path.basename(path))
 
 

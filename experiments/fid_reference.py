@@ -17,11 +17,10 @@ import numpy as np
 from absl import flags
 
 from gan_jax.run import cli, evaluation
-from gan_jax.structures import images as images_structure
 from gan_jax.structures.base import draw_samples
 from gan_jax.run.config import build_gan
 from gan_jax.data.images import load_split, to_model_range
-from gan_jax.metrics import classifier, fid
+from gan_jax.metrics import classifier, features, fid
 from gan_jax.core.state import create_state
 from experiments.configs import mnist_dcgan
 
@@ -34,7 +33,9 @@ _OUTPUT = flags.DEFINE_string('output', None, 'JSON file for the results.')
 def main(argv):
   del argv
   name = _DATASET.value
-  reference = images_structure.reference_features(name, _DATA_DIR.value)
+  lenet = features.network('lenet', name)
+  reference = features.reference_features(name, 'test', lenet,
+                                          load_split(name, 'test', _DATA_DIR.value))
   params = classifier.load_params(name)
   train = to_model_range(load_split(name, 'train', _DATA_DIR.value))
   rng = np.random.default_rng(0)

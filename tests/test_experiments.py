@@ -57,7 +57,8 @@ def test_config_runs_two_steps(name, tmp_path, fake_images):
   assert glob.glob(str(tmp_path / 'tensorboard' / 'events.out.tfevents.*'))
 
 
-OPTIONAL = {'torch_reference': 'torch'}   # script -> the optional package it needs
+OPTIONAL = {'torch_reference': 'torch', 'inception_reference': 'pytorch_fid'}   # script -> the
+# optional package it needs
 
 
 _IMPORT_EACH = textwrap.dedent('''

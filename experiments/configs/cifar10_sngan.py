@@ -2,6 +2,13 @@
 n_critic 5, Adam(2e-4, beta1=0, beta2=0.9), batch 64.
 
 python experiments/train.py --config experiments/configs/cifar10_sngan.py --workdir workdirs/sngan
+
+Scored in FID's Inception features (LeNet features exist for MNIST and Fashion-MNIST only), once
+the reference weights are converted (experiments/convert_inception.py):
+
+python experiments/evaluate.py --workdir workdirs/sngan --features=inception
+
+or during training with --config.eval_features=inception --config.eval_every=N.
 """
 
 from gan_jax.run.config import base_config

@@ -11,6 +11,7 @@ from gan_jax import structures
 from gan_jax.core import objectives
 from gan_jax.core.state import GAN
 from gan_jax.errors import ConfigError, require_choice
+from gan_jax.metrics import features
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -86,6 +87,12 @@ def base_config() -> ml_collections.ConfigDict:
   c.keep_checkpoints = 3
   c.eval_every = 0               # 0: no evaluation during training (see gan_jax.run.evaluation)
   c.eval_samples = 2500
+  # Image metrics' feature network (gan_jax.metrics.features): 'lenet' (the project's MNIST and
+  # Fashion-MNIST classifiers) or 'inception' (FID's Inception-v3, as papers report; needs the
+  # converted weights: inception_weights, else $GAN_JAX_INCEPTION_WEIGHTS or
+  # ~/.cache/gan_jax/inception_fid.npz).
+  c.eval_features = 'lenet'
+  c.inception_weights = ''
   c.shown_generator = 'ema'      # the G that sample grids and evaluation show: 'ema' or 'raw'
   c.on_divergence = 'stop'       # stop | rollback (restore last checkpoint, lower lr)
   c.rollback_lr_factor = 0.5
@@ -129,6 +136,7 @@ def validate(config) -> None:
   require(0.0 < config.rollback_lr_factor < 1.0,
           f'rollback_lr_factor must be in (0, 1), got {config.rollback_lr_factor}')
   require_choice('shown_generator', config.shown_generator, ('ema', 'raw'))
+  require_choice('eval_features', config.eval_features, features.NETWORKS)
   require(config.loss.penalty_weight is None or config.loss.penalty_weight >= 0,
           f'loss.penalty_weight must be >= 0, got {config.loss.penalty_weight}')
   require(config.loss.weight_clip is None or config.loss.weight_clip >= 0,

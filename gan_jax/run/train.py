@@ -137,8 +137,9 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
     if evaluating:
       results = run.structure.evaluate(run.gan, state, config, config.eval_samples, config.seed,
                                        config.shown_generator)
-      results = {k: v for k, v in results.items() if np.ndim(v) == 0}   # scalars are logged
       generator = results.pop('generator')   # in the key: which G these numbers describe
+      # Numbers are logged; which features they are in is config.eval_features (config.json).
+      results = {k: v for k, v in results.items() if np.ndim(v) == 0 and not isinstance(v, str)}
       writer.write(step, {f'eval/{generator}/{k}': v for k, v in results.items()}, training=False)
     if saving:
       checkpointer.save(step, state)

@@ -1,6 +1,7 @@
 """Images: TFDS datasets read without TensorFlow, the DCGAN and ResNet pairs (with InfoGAN's
 categorical code as an option), and FID, KID, precision/recall, density/coverage and inception
-score in the features of the project's own classifiers (MNIST, Fashion-MNIST)."""
+score in the run's feature network (config.eval_features: the project's MNIST/Fashion-MNIST
+classifiers, or FID's Inception-v3; gan_jax.metrics.features)."""
 
 import functools
 
@@ -12,44 +13,41 @@ from gan_jax.core.terms import TERMS
 from gan_jax.data import images as image_data
 from gan_jax.data import vectors as toy
 from gan_jax.errors import ConfigError, require_choice
-from gan_jax.metrics import classifier, fid, inception_score, kid, precision_recall
+from gan_jax.metrics import features, fid, inception_score, kid, precision_recall
 from gan_jax.models.dcgan import RESAMPLE, DCGANDiscriminator, DCGANGenerator, latent_code
 from gan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
 from gan_jax.structures import register
 from gan_jax.structures.base import Data, Structure, step_batches
 from gan_jax.tools import plots
 
-FEATURE_DATASETS = ('mnist', 'fashion_mnist')
 IMAGE_MODELS = ('dcgan', 'resnet')
 DTYPES = {'float32': None, 'bfloat16': jnp.bfloat16}
 
 
-@functools.lru_cache(maxsize=4)
-def reference_features(dataset: str, data_dir):
-  """Classifier features of the test split (the FID reference), computed once per process."""
-  images = image_data.load_split(dataset, 'test', data_dir)
-  params = classifier.load_params(dataset)
-  features, _ = classifier.features_and_probabilities(params, image_data.to_model_range(images))
-  return features
+def feature_network(config) -> features.FeatureNetwork:
+  """The network the run's image metrics are measured in (config.eval_features)."""
+  return features.network(config.eval_features, config.data.name, config.inception_weights)
 
 
-def check_feature_dataset(name: str) -> None:
-  if name not in FEATURE_DATASETS:
-    raise ConfigError(f'no feature network for {name!r}: image metrics support '
-                      f'{list(FEATURE_DATASETS)}; set --config.eval_every=0')
+def reference_features(config) -> np.ndarray:
+  """Features of the reference images, the test split at the run's image size (cached)."""
+  data = config.data
+  images = image_data.load_split(data.name, 'test', data.data_dir, data.download,
+                                 data.image_size)
+  return features.reference_features(data.name, 'test', feature_network(config), images)
 
 
-def image_metrics(samples: np.ndarray, data_config) -> dict:
-  """FID, KID, precision/recall, density/coverage and inception score of samples in [-1, 1]."""
-  check_feature_dataset(data_config.name)
-  name = data_config.name
-  real_features = reference_features(name, image_data.default_data_dir(data_config.data_dir))
-  features, probabilities = classifier.features_and_probabilities(
-      classifier.load_params(name), samples)
-  kid_mean, kid_std = kid(real_features, features)
-  pr = precision_recall(real_features[:5000], features[:5000])
+def image_metrics(samples: np.ndarray, config) -> dict:
+  """FID, KID, precision/recall, density/coverage and inception score of samples in [-1, 1],
+  in the run's feature network, which the result names."""
+  net = feature_network(config)
+  real_features = reference_features(config)
+  fake_features, probabilities = net.extract(samples)
+  kid_mean, kid_std = kid(real_features, fake_features)
+  pr = precision_recall(real_features[:5000], fake_features[:5000])
   is_mean, is_std = inception_score(probabilities)
-  return {'fid': fid(real_features, features), 'kid': kid_mean, 'kid_std': kid_std,
+  return {'features': net.name, 'feature_weights': net.weights,
+          'fid': fid(real_features, fake_features), 'kid': kid_mean, 'kid_std': kid_std,
           **pr._asdict(), 'inception_score': is_mean, 'inception_score_std': is_std}
 
 
@@ -139,10 +137,10 @@ class Images(Structure):
     return options
 
   def check_evaluable(self, config):
-    check_feature_dataset(config.data.name)
+    feature_network(config)
 
   def score_samples(self, samples, config):
-    return image_metrics(samples, config.data)
+    return image_metrics(samples, config)
 
   def save_samples(self, samples, stem, title):
     return save_image_samples(samples, stem, title)

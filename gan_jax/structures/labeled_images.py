@@ -24,13 +24,13 @@ from gan_jax.data import clusters
 from gan_jax.data import images as image_data
 from gan_jax.data import vectors as toy
 from gan_jax.errors import ConfigError, require_choice
-from gan_jax.metrics import classifier
+from gan_jax.metrics import classifier, features
 from gan_jax.metrics import conditional as metrics
 from gan_jax.metrics.distances import fid
 from gan_jax.models import conditional as conditional_models
 from gan_jax.structures import register
 from gan_jax.structures.base import Data, Structure, check_generator, step_batches
-from gan_jax.structures.images import (check_feature_dataset, d_has_batch_norm,
+from gan_jax.structures.images import (d_has_batch_norm, feature_network,
                                        image_metrics, reference_features, save_image_samples,
                                        validate_image_model)
 from gan_jax.tools import plots
@@ -119,9 +119,17 @@ def draw_from_prior(gan, state, config, num_samples: int, seed: int = 0,
   return draw_for_conditions(gan, state, {'y': labels}, seed, generator)
 
 
+def check_label_classifier(config) -> None:
+  """Label accuracy and completion are scored by the project's classifier of the dataset's
+  classes, which exists for MNIST and Fashion-MNIST."""
+  if config.data.name not in features.LENET_DATASETS:
+    raise ConfigError(f'no classifier of the classes of {config.data.name!r} to score labels '
+                      f'(only {list(features.LENET_DATASETS)}); set --config.eval_every=0')
+
+
 def held_out(config):
   """(images uint8, labels) of the test split of the configured dataset."""
-  check_feature_dataset(config.data.name)
+  check_label_classifier(config)
   return image_data.load_labeled_split(config.data.name, 'test',
                                        image_data.default_data_dir(config.data.data_dir))
 
@@ -226,7 +234,9 @@ class LabeledImages(Structure):
             'joint_d_call': not d_has_batch_norm(config), 'terms': tuple(terms)}
 
   def check_evaluable(self, config):
-    check_feature_dataset(config.data.name)
+    feature_network(config)
+    if not config.data.pseudo_labels:
+      check_label_classifier(config)
 
   def sample(self, gan, state, config, num_samples, seed=0, generator='ema'):
     if condition_kind(config) == 'completion':
@@ -236,39 +246,48 @@ class LabeledImages(Structure):
 
   def score_samples(self, samples, config):
     """Samples of the model of p(x) (labels at their training shares), scored as images."""
-    return image_metrics(samples, config.data)
+    return image_metrics(samples, config)
 
   def evaluate(self, gan, state, config, num_samples, seed=0, generator='ema',
                diversity_inputs: int = 500, diversity_z: int = 5):
+    if config.data.pseudo_labels:   # clusters are not classes: score G as a model of p(x)
+      samples = draw_from_prior(gan, state, config, num_samples, seed, generator)
+      return {'num_samples': num_samples, 'generator': generator,
+              **image_metrics(samples, config)}
     images, labels = held_out(config)
     name = config.data.name
     data_dir = image_data.default_data_dir(config.data.data_dir)
     params = classifier.load_params(name)
-    real_features = reference_features(name, data_dir)
+    net = feature_network(config)
+    real_features = reference_features(config)
     results = {'num_samples': num_samples, 'generator': generator,
-               'real_label_accuracy': real_label_accuracy(name, data_dir)}
-    if config.data.pseudo_labels:   # clusters are not classes: score G as a model of p(x)
-      samples = draw_from_prior(gan, state, config, num_samples, seed, generator)
-      return {**results, **image_metrics(samples, config.data)}
+               'real_label_accuracy': real_label_accuracy(name, data_dir),
+               'features': net.name, 'feature_weights': net.weights}
+
+    def scored(samples):
+      """(features in the run's network, the LeNet classifier's class probabilities)."""
+      lenet_features, probabilities = classifier.features_and_probabilities(params, samples)
+      return (lenet_features if net.name == 'lenet' else net.extract(samples)[0]), probabilities
+
     if condition_kind(config) == 'label':
       asked = (np.arange(num_samples) % config.model.num_classes).astype(np.int32)
       batch = {'x': np.zeros((num_samples,) + images.shape[1:], np.uint8), 'y': asked}
       samples = draw_for_conditions(gan, state, batch, seed, generator)
-      features, probabilities = classifier.features_and_probabilities(params, samples)
+      fake_features, probabilities = scored(samples)
       return {**results, 'label_accuracy': metrics.label_accuracy(probabilities, asked),
-              'fid': fid(real_features, features),
-              **metrics.intra_fid(real_features, labels, features, asked)}
+              'fid': fid(real_features, fake_features),
+              **metrics.intra_fid(real_features, labels, fake_features, asked)}
     batch = completion_batch(config, num_samples)
     completions = draw_for_conditions(gan, state, batch, seed, generator)
     truth = image_data.to_model_range(batch['x'])
     mask = np.asarray(conditional_models.visible_mask(images.shape[1]))
-    features, probabilities = classifier.features_and_probabilities(params, completions)
+    fake_features, probabilities = scored(completions)
     m = min(diversity_inputs, len(batch['y']))
     few = {k: v[:m] for k, v in batch.items()}
     repeats = np.stack([draw_for_conditions(gan, state, few, seed, generator, z_index=i)
                         for i in range(diversity_z)], axis=1)
     return {**results, 'l1': metrics.masked_l1(completions, truth, mask),
-            'fid': fid(real_features, features),
+            'fid': fid(real_features, fake_features),
             'label_accuracy': metrics.label_accuracy(probabilities, batch['y']),
             'diversity': metrics.diversity(repeats, mask)}
 
