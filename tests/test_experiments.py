@@ -19,7 +19,8 @@ from gan_jax.run.train import train_and_evaluate
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(f'{ROOT}/experiments/configs/*.py')
                  if not p.endswith('__init__.py'))
-FAKE_SHAPES = {'cifar10': (32, 32, 3), 'celeb_a': (64, 64, 3)}
+# 'folder' (folder_dcgan.py) is read for real in test_folder.py.
+FAKE_SHAPES = {'cifar10': (32, 32, 3), 'celeb_a': (64, 64, 3), 'folder': (32, 32, 3)}
 
 
 _tiny = tiny_config
@@ -30,11 +31,11 @@ def fake_images(monkeypatch):
   """Random uint8 images for datasets this machine does not have (the loader is the same)."""
   real_loader = image_data.load_split
 
-  def load(name, split, data_dir, download=False, image_size=None):
+  def load(name, split, data_dir, download=False, image_size=None, folder=''):
     if name in FAKE_SHAPES:
       rng = np.random.default_rng(0)
       return rng.integers(0, 256, (16,) + FAKE_SHAPES[name], dtype=np.uint8)
-    return real_loader(name, split, data_dir, download, image_size)
+    return real_loader(name, split, data_dir, download, image_size, folder)
 
   monkeypatch.setattr(image_data, 'load_split', load)
 

@@ -1,6 +1,6 @@
-"""Training data as a pure function of the step: toy mixtures (vectors.py), TFDS images
-(images.py, clusters.py), the LSTM oracle's sequences (sequences.py), SPECTRE's graphs
-(graphs.py). Each structure of gan_jax.structures makes its batches from these."""
+"""Training data as a pure function of the step: toy mixtures (vectors.py), TFDS images or a
+folder of image files (images.py, clusters.py), the LSTM oracle's sequences (sequences.py),
+SPECTRE's graphs (graphs.py). Each structure of gan_jax.structures makes its batches from these."""
 
 import queue
 import threading
@@ -12,8 +12,9 @@ from gan_jax.data import images as image_data
 def epoch_batches(data_config, batch_size: int) -> int:
   """Full batches in one pass over the image split: an epoch, in D batches (a G step with
   n_critic D steps uses n_critic of them)."""
-  return len(image_data.load_split(data_config.name, data_config.split, data_config.data_dir)) \
-      // batch_size
+  images = image_data.load_split(data_config.name, data_config.split, data_config.data_dir,
+                                 image_size=data_config.image_size, folder=data_config.folder)
+  return len(images) // batch_size
 
 
 def prefetch(batches: Callable, first_step: int, last_step: int, depth: int = 2):

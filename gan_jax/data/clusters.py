@@ -49,8 +49,9 @@ def kmeans(points: np.ndarray, k: int, seed: int = 0, iterations: int = 30) -> n
 
 
 @functools.lru_cache(maxsize=4)
-def _cached(name: str, split: str, data_dir, k: int, seed: int) -> np.ndarray:
-  images = image_data.load_split(name, split, data_dir)
+def _cached(name: str, split: str, data_dir, image_size, folder: str, k: int,
+            seed: int) -> np.ndarray:
+  images = image_data.load_split(name, split, data_dir, image_size=image_size, folder=folder)
   clusters = kmeans(image_data.to_model_range(images).reshape(len(images), -1), k, seed)
   clusters.flags.writeable = False
   return clusters
@@ -59,4 +60,5 @@ def _cached(name: str, split: str, data_dir, k: int, seed: int) -> np.ndarray:
 def pixel_clusters(data_config, k: int, seed: int = 0) -> np.ndarray:
   """k-means cluster ids of the configured split's images, in the split's order; computed once
   per process (every host computes the same ids)."""
-  return _cached(data_config.name, data_config.split, data_config.data_dir, k, seed)
+  return _cached(data_config.name, data_config.split, data_config.data_dir,
+                 data_config.image_size, data_config.folder, k, seed)

@@ -29,11 +29,14 @@ def base_config() -> ml_collections.ConfigDict:
   c.ema_decay = 0.999            # after a warm-up: decay_t = min(ema_decay, (1 + t) / (10 + t))
 
   c.data = ml_collections.ConfigDict()
-  c.data.name = 'ring8'          # a toy (ring8, grid25, mixture1d, gaussian1d) or a TFDS name
+  c.data.name = 'ring8'          # a toy (ring8, grid25, mixture1d, gaussian1d), 'folder' or TFDS
   c.data.split = 'train'
   c.data.data_dir = ml_collections.config_dict.placeholder(str)   # else $TFDS_DATA_DIR
   c.data.download = False        # never touch the network unless asked
   c.data.image_size = ml_collections.config_dict.placeholder(int)  # centre crop + resize
+  # data.name 'folder': your own PNG/JPEG files, one subfolder per class or none (unlabelled);
+  # see gan_jax.data.images.read_folder.
+  c.data.folder = ''
   # k > 0: label-to-image models train on k-means clusters of the pixels instead of the labels
   # (gan_jax.data.clusters; model.num_classes = k): an unsupervised model of p(x).
   c.data.pseudo_labels = 0
@@ -131,6 +134,8 @@ def validate(config) -> None:
   for name in ('b1', 'b2'):
     require(0.0 <= config.optim[name] < 1.0, f'optim.{name} must be in [0, 1), '
             f'got {config.optim[name]}')
+  require(config.data.image_size is None or config.data.image_size > 0,
+          f'data.image_size must be positive, got {config.data.image_size}')
   require(config.eval_every >= 0, f'eval_every must be >= 0 (0 turns it off), got {config.eval_every}')
   require_choice('on_divergence', config.on_divergence, ('stop', 'rollback'))
   require(0.0 < config.rollback_lr_factor < 1.0,

@@ -61,10 +61,12 @@ def train_and_evaluate(config, workdir: str, quiet: bool = False):
   structure = structures.get(config)
   if config.eval_every:
     structure.check_evaluable(config)
+  # Reads (and so checks) the data before the workdir exists: bad data writes nothing.
+  example = structure.example(config)
   workdir = check_workdir(workdir)
   parallel.check_divisible(config.batch_size, jax.device_count())
   structure.bind_workdir(config, workdir)
-  run = _Run(config, structure, structure.example(config))
+  run = _Run(config, structure, example)
   # The batches follow the GAN: n_critic is derived once, in build_gan.
   data = structure.make_data(config, run.gan.n_critic, jax.process_index(), jax.process_count())
   template = create_state(run.gan, jax.random.PRNGKey(config.seed), data.example)

@@ -102,7 +102,7 @@ class Images(Structure):
   def make_data(self, config, n_critic, process_index=0, process_count=1):
     data = config.data
     images = image_data.load_split(data.name, data.split, data.data_dir, data.download,
-                                   data.image_size)
+                                   data.image_size, data.folder)
     source = image_data.ImageBatches(images, config.batch_size, config.seed, process_index,
                                      process_count)
     return Data(np.zeros(images.shape[1:], np.float32), step_batches(source, n_critic))
@@ -110,7 +110,7 @@ class Images(Structure):
   def example(self, config):
     data = config.data
     shape = image_data.load_split(data.name, 'test', data.data_dir, data.download,
-                                  data.image_size).shape[1:]
+                                  data.image_size, data.folder).shape[1:]
     return np.zeros(shape, np.float32)
 
   def build_models(self, config, example):

@@ -61,10 +61,28 @@ def training_labels(data_config) -> np.ndarray:
       os.replace(temporary, path)   # whole or absent, also with several hosts writing
     return labels
   _, labels = image_data.load_labeled_split(data_config.name, data_config.split,
-                                            data_config.data_dir, data_config.download)
+                                            data_config.data_dir, data_config.download,
+                                            data_config.image_size, data_config.folder)
   if labels is None:
-    raise ConfigError(f'TFDS {data_config.name!r} has no labels; a conditional model needs them')
+    raise _unlabelled(data_config.name)
   return labels
+
+
+def _unlabelled(name: str) -> ConfigError:
+  return ConfigError(f'data {name!r} has no labels (a folder has them as one subfolder per '
+                     'class); a conditional model needs them')
+
+
+def check_labels(labels, config) -> None:
+  """The dataset's labels exist and, for label to image, number model.num_classes classes (a
+  label past the class embedding would train on NaNs)."""
+  data = config.data
+  if labels is None:
+    raise _unlabelled(data.name)
+  classes = int(np.max(labels)) + 1
+  if condition_kind(config) == 'label' and classes != config.model.num_classes:
+    raise ConfigError(f'data {data.name!r} has {classes} classes but model.num_classes is '
+                      f'{config.model.num_classes}; set --config.model.num_classes={classes}')
 
 
 def _stored_clusters(path: str, k: int) -> np.ndarray:
@@ -176,8 +194,9 @@ class LabeledImages(Structure):
                    conditional_models.G_CONDITIONING)
     if model.num_classes < 2:
       raise ConfigError(f'model.num_classes must be at least 2, got {model.num_classes}')
-    if config.data.image_size is not None:
-      raise ConfigError('data.image_size is not supported with model.conditional; leave it unset')
+    if config.data.image_size is not None and condition_kind(config) == 'completion':
+      raise ConfigError("data.image_size is not supported with model.conditional='completion' "
+                        '(it completes the test images as they are); leave it unset')
     if model.code_categories:
       raise ConfigError('model.code_categories (InfoGAN) needs an unconditional G: '
                         "set structure='images'")
@@ -203,7 +222,7 @@ class LabeledImages(Structure):
   def make_data(self, config, n_critic, process_index=0, process_count=1):
     data = config.data
     images, _ = image_data.load_labeled_split(data.name, data.split, data.data_dir,
-                                              data.download)
+                                              data.download, data.image_size, data.folder)
     labels = training_labels(data)
     source = image_data.ImageBatches(images, config.batch_size, config.seed, process_index,
                                      process_count, labels=labels)
@@ -211,9 +230,15 @@ class LabeledImages(Structure):
                 grid_batch(images, labels))
 
   def example(self, config, shape=None):
+    """Without `shape`, reads the test split: its shape, and its labels checked against the
+    model before the trainer writes anything."""
     if shape is None:
       data = config.data
-      shape = image_data.load_split(data.name, 'test', data.data_dir, data.download).shape[1:]
+      images, labels = image_data.load_labeled_split(data.name, 'test', data.data_dir,
+                                                     data.download, data.image_size, data.folder)
+      if not data.pseudo_labels:
+        check_labels(labels, config)
+      shape = images.shape[1:]
     return {'x': np.zeros(shape, np.float32), 'y': np.zeros((), np.int32)}
 
   def build_models(self, config, example):

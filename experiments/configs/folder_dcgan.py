@@ -1,0 +1,28 @@
+"""DCGAN on your own images: a folder of PNG/JPEG files, mnist_dcgan.py's settings otherwise.
+
+python experiments/train.py --config experiments/configs/folder_dcgan.py \
+    --config.data.folder=PATH --config.data.image_size=32 --workdir workdirs/folder
+
+Files directly in PATH are an unlabelled dataset; one subfolder per class gives labels, for a
+label-to-image run add --config.structure=labeled_images --config.model.conditional=projection
+--config.model.num_classes=K (gan_jax.data.images.read_folder). Every image is centre-cropped
+and resized to data.image_size (DCGAN takes sides 4*2^k or 7*2^k: 28, 32, 64, ...); left unset,
+the images must all have one size, which is kept. Grayscale files train a 1-channel G, RGB files
+a 3-channel one.
+"""
+
+from experiments.configs import mnist_dcgan
+
+
+def get_config():
+  config = mnist_dcgan.get_config()
+  config.data.name = 'folder'
+  config.data.folder = ''        # set on the command line: --config.data.folder=PATH
+  config.num_steps = 20000
+  config.log_every = 100
+  config.sample_every = 1000
+  config.checkpoint_every = 2000
+  # No feature network for your images yet (FID in Inception features is on its way); a folder
+  # is its own reference: every split is the whole folder.
+  config.eval_every = 0
+  return config
