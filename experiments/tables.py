@@ -28,7 +28,14 @@ def _load(name):
     return json.load(f)
 
 
+def _lenet(text: str) -> str:
+  """Every image result in these files is in the project's LeNet features (their `features`
+  field); a table says so wherever it names FID (Inception-FID results would say theirs)."""
+  return re.sub(r'\bFID\b', 'LeNet-FID', text)
+
+
 def _rows(header, rows):
+  header = [_lenet(cell) for cell in header]
   lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
   lines += ['| ' + ' | '.join(str(cell) for cell in row) + ' |' for row in rows]
   return '\n'.join(lines) + '\n'
@@ -101,7 +108,7 @@ def fid_reference():
 def generator_alone():
   """The generator alone: AE and VAE decoders on MNIST, VAE and GAN on the 2D toys."""
   report = _load('generator_alone_report.json')
-  rows = [[name, f"FID {report[name]['fid']:.1f}", f"recall {report[name]['recall']:.3f}"]
+  rows = [[name, _lenet(f"FID {report[name]['fid']:.1f}"), f"recall {report[name]['recall']:.3f}"]
           for name in ('auto-encoder', 'VAE')]
   for toy in ('ring8', 'grid25'):
     for model in ('VAE', 'GAN'):
@@ -122,7 +129,7 @@ def discriminator_alone():
     rows.append([key, f"{r['modes_captured']} of {r['num_modes']} modes, "
                  f"{r['high_quality_percent']:.1f}% high quality", f"{r['seconds']:.1f} s"])
   m = report['mnist/search']
-  rows.append(['mnist/search', f"FID {m['fid']:.1f} ({m['num_samples']} samples)",
+  rows.append(['mnist/search', _lenet(f"FID {m['fid']:.1f} ({m['num_samples']} samples)"),
                f"{m['seconds_per_sample_search'] * 1e3:.2f} ms/sample vs "
                f"{m['seconds_per_sample_generator'] * 1e3:.3f} ms for a G"])
   return _rows(['setting', 'result', 'time'], rows)
@@ -136,7 +143,7 @@ def _evaluation(record):
     return (f"{values['modes_captured']:.0f} of {values['num_modes']:.0f} modes, "
             f"{values['high_quality_percent']:.1f}% high quality ({generator} G)")
   if 'fid' in values:
-    return f"FID {values['fid']:.1f} ({values['num_samples']:.0f} samples, {generator} G)"
+    return _lenet(f"FID {values['fid']:.1f} ({values['num_samples']:.0f} samples, {generator} G)")
   return ', '.join(f'{k} {v:.3g}' for k, v in values.items())
 
 

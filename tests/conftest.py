@@ -23,6 +23,9 @@ os.environ.setdefault('JAX_COMPILATION_CACHE_DIR',
                       os.path.join(tempfile.gettempdir(), f'gan_jax_tests_{_RUN}', 'jit'))
 os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
 jax.config.update('jax_compilation_cache_dir', os.environ['JAX_COMPILATION_CACHE_DIR'])
+# Reference features (gan_jax.metrics.features) are cached in the run's folder, not in ~/.cache.
+os.environ.setdefault('GAN_JAX_CACHE', os.path.join(tempfile.gettempdir(), f'gan_jax_tests_{_RUN}',
+                                                    'cache'))
 jax.config.update('jax_persistent_cache_min_compile_time_secs',
                   float(os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS']))
 

@@ -2,6 +2,7 @@
 trained and sampled through the scripts, and each bad folder stopped in one line (exit 2)
 before the workdir exists."""
 
+import json
 import os
 import subprocess
 import sys
@@ -96,17 +97,41 @@ def test_files_beside_class_subfolders_are_refused(tmp_path):
     image_data.read_folder(str(tmp_path))
 
 
-def test_a_folder_trains_two_steps_and_samples(tmp_path):
-  folder = _two_sizes(tmp_path / 'rgb', [(255, 0, 0), (0, 255, 0), (0, 0, 255), (9, 9, 9)] * 2)
+@pytest.fixture(scope='module')
+def seeded_inception(tmp_path_factory):
+  """A converted Inception weights file with seeded random weights (not the reference)."""
+  from gan_jax.metrics import inception
+  path = str(tmp_path_factory.mktemp('inception') / 'seeded.npz')
+  variables = inception.variables_from_state_dict(
+      inception.random_state_dict(inception.torch_layout(), seed=0))
+  inception.save_variables(variables, path, source_sha256='seeded random weights, seed 0')
+  return path
+
+
+@pytest.mark.parametrize('colour', ['grayscale', 'rgb'])
+def test_a_folder_of_two_sizes_trains_evaluates_and_samples(colour, tmp_path, seeded_inception):
+  values = [0, 60, 120, 255] if colour == 'grayscale' else [(255, 0, 0), (0, 255, 0),
+                                                           (0, 0, 255), (9, 9, 9)]
+  folder = _two_sizes(tmp_path / colour, values * 2)
+  channels = 1 if colour == 'grayscale' else 3
   workdir = tmp_path / 'run'
   result = _script('train.py', f'--config={CONFIG}', f'--config.data.folder={folder}',
                    '--config.data.image_size=8', f'--workdir={workdir}', *TINY)
   assert result.returncode == 0, result.stderr[-3000:]
   assert os.listdir(workdir / 'checkpoints') == ['2']
+  # FID in Inception features against the folder itself; weights that are not the reference
+  # file are named as such in the result and in a warning.
+  result = _script('evaluate.py', f'--workdir={workdir}', '--num_samples=8',
+                   f'--inception_weights={seeded_inception}')
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'not comparable with papers' in result.stderr
+  scores = json.load(open(workdir / 'eval_step_2_ema.json'))
+  assert scores['features'] == 'inception' and scores['feature_weights'].startswith('UNVERIFIED')
+  assert np.isfinite(scores['fid']) and scores['fid'] > 0
   result = _script('sample.py', f'--workdir={workdir}', '--num_samples=8')
   assert result.returncode == 0, result.stderr[-3000:]
   samples = np.load(workdir / 'samples_step_2_ema.npy')
-  assert samples.shape == (8, 8, 8, 3) and np.all(np.abs(samples) <= 1)
+  assert samples.shape == (8, 8, 8, channels) and np.all(np.abs(samples) <= 1)
 
 
 def test_a_labelled_folder_trains_a_projection_cgan(tmp_path):

@@ -159,3 +159,34 @@ def test_evaluate_names_its_features_and_refuses_inception_without_weights(tmp_p
                'absent.npz'):
     assert part in error
   assert {p: os.path.getmtime(p) for p in workdir.rglob('*')} == before
+
+
+def test_reference_statistics_are_cached_and_written_as_pytorch_fid_npz(tmp_path, shared_tfds):
+  """fid_statistics.py writes mu and sigma as pytorch-fid does (np.savez, keys mu and sigma),
+  from features cached under $GAN_JAX_CACHE by dataset, split, features and count; --compare
+  reads any such file."""
+  script = os.path.join(ROOT, 'experiments', 'fid_statistics.py')
+  env = dict(os.environ, JAX_PLATFORMS='cpu', GAN_JAX_CACHE=str(tmp_path / 'cache'))
+
+  def run(*args):
+    result = subprocess.run([sys.executable, script, *args], capture_output=True, text=True,
+                            cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+  common = ['--dataset=mnist', '--features=lenet', f'--data_dir={shared_tfds}',
+            '--num_images=500']
+  run(*common, '--split=test', f'--output={tmp_path / "test.npz"}')
+  run(*common, '--split=train', f'--output={tmp_path / "train.npz"}')
+  cached = sorted(os.listdir(tmp_path / 'cache' / 'reference'))
+  assert [name.rsplit('-', 1)[0] for name in cached] == ['mnist-test-lenet-500'] * 2 + \
+      ['mnist-train-lenet-500'] * 2
+  with np.load(tmp_path / 'test.npz') as archive:
+    assert sorted(archive.files) == ['mu', 'sigma']
+    mu, sigma = archive['mu'], archive['sigma']
+  assert mu.shape == (128,) and sigma.shape == (128, 128)
+  published = tmp_path / 'published.npz'
+  np.savez(published, mu=mu, sigma=sigma)     # what pytorch-fid's --save-stats writes
+  assert abs(float(run(f'--compare={tmp_path / "test.npz"},{published}').split('=')[-1])) < 1e-4
+  line = run(f'--compare={tmp_path / "test.npz"},{tmp_path / "train.npz"}')
+  assert float(line.split('=')[-1]) > 0.5    # 500 vs 500 images: far above 0

@@ -9,6 +9,13 @@ label-to-image run add --config.structure=labeled_images --config.model.conditio
 and resized to data.image_size (DCGAN takes sides 4*2^k or 7*2^k: 28, 32, 64, ...); left unset,
 the images must all have one size, which is kept. Grayscale files train a 1-channel G, RGB files
 a 3-channel one.
+
+Scored in FID's Inception features against the folder itself (every split of a folder is the
+whole folder), once the reference weights are converted (experiments/convert_inception.py):
+
+python experiments/evaluate.py --workdir workdirs/folder --num_samples=10000
+
+or during training with --config.eval_every=N.
 """
 
 from experiments.configs import mnist_dcgan
@@ -22,7 +29,6 @@ def get_config():
   config.log_every = 100
   config.sample_every = 1000
   config.checkpoint_every = 2000
-  # No feature network for your images yet (FID in Inception features is on its way); a folder
-  # is its own reference: every split is the whole folder.
-  config.eval_every = 0
+  config.eval_features = 'inception'   # LeNet features know only MNIST and Fashion-MNIST
+  config.eval_every = 0          # Inception features need the converted weights: opt in
   return config

@@ -198,8 +198,9 @@ def _network(variables, images):
 def features_and_logits(variables, images, batch_size: int = 50):
   """(2048-d features, 1008 logits) as float32 numpy of images in [-1, 1] (N, H, W, 1 or 3).
 
-  Every batch the network sees has `batch_size` images (the last one padded), so it compiles
-  once whatever N and whatever the image size."""
+  Every batch the network sees has min(batch_size, N) images (the last one padded), so it
+  compiles once whatever the image size."""
+  batch_size = min(batch_size, len(images))
   features, logits = [], []
   for start in range(0, len(images), batch_size):
     chunk = np.asarray(images[start:start + batch_size], np.float32)

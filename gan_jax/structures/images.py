@@ -30,10 +30,11 @@ def feature_network(config) -> features.FeatureNetwork:
 
 
 def reference_features(config) -> np.ndarray:
-  """Features of the reference images, the test split at the run's image size (cached)."""
+  """Features of the reference images, the test split at the run's image size (a folder: the
+  folder itself), computed once (gan_jax.metrics.features caches them)."""
   data = config.data
   images = image_data.load_split(data.name, 'test', data.data_dir, data.download,
-                                 data.image_size)
+                                 data.image_size, data.folder)
   return features.reference_features(data.name, 'test', feature_network(config), images)
 
 
