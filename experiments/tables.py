@@ -410,8 +410,8 @@ def graphs_summary():
 
 
 def planar_sides_curve():
-  """Issue 25's per-side G, two seeds trained 220 min each on one core: V.U.N. on 1,000 graphs
-  (5 x 40 mean in brackets) and TV MMD² at every evaluation."""
+  """The planar method (third nodes per side), two seeds trained 220 min each on one core:
+  V.U.N. on 1,000 graphs (5 x 40 mean in brackets) and TV MMD² at every evaluation."""
   runs = [_load(f'planar_sides_seed{seed}_220min.json')['evaluations'] for seed in (0, 1)]
   rows = []
   for a, b in zip(*runs):
