@@ -1,6 +1,6 @@
 """pmap data parallelism over 4 CPU devices gives the single-device result, for every kind of
 objective: plain, penalised (noise drawn for the global batch, DRAGAN's global std) and
-relativistic (means over the global batch)."""
+relativistic (means over the global batch); and so does REINFORCE's leave-one-out baseline."""
 
 import os
 import subprocess
@@ -75,6 +75,71 @@ def test_pmap_train_step_equals_single_device():
                           capture_output=True, text=True, timeout=600)
   assert result.returncode == 0, result.stdout + result.stderr[-3000:]
   print(result.stdout)
+  assert 'OK' in result.stdout
+
+
+_LEAVE_ONE_OUT_SCRIPT = textwrap.dedent('''
+    import sys
+    sys.path.insert(0, {tests!r})
+    sys.path.insert(0, {root!r})
+    import dataclasses, functools
+    import jax, jax.flatten_util, jax.numpy as jnp, numpy as np, optax
+    assert jax.local_device_count() == 2, jax.devices()
+    from conftest import tiny_config
+    from experiments.configs import oracle_seqgan
+    from gan_jax.core.state import create_state
+    from gan_jax.core.steps import g_step
+    from gan_jax.models.sequences import LSTMGenerator, SequenceDiscriminator
+    from gan_jax.run import parallel
+    from gan_jax.run.config import build_gan
+
+    config = tiny_config(oracle_seqgan.get_config())
+    config.batch_size = 8
+    config.model.reward_baseline = 'leave_one_out'
+    # The config's estimator and loss with models small enough to compile in seconds; SGD, as
+    # Adam's first step, lr * sign(g), would hide a difference of gradients.
+    gan = dataclasses.replace(
+        build_gan(config), g_optimizer=optax.sgd(0.1), d_optimizer=optax.sgd(0.1),
+        generator=LSTMGenerator(vocab=11, embed=4, hidden=8, length=4),
+        discriminator=SequenceDiscriminator(vocab=11, embed=4, filter_sizes=(1, 2),
+                                            num_filters=(3, 3)))
+    start = jax.jit(functools.partial(create_state, gan))(jax.random.PRNGKey(0),
+                                                          np.zeros((4,), np.int32))
+    real = np.zeros((8, 4), np.int32)   # unused by the minimax G loss
+    key = jax.random.PRNGKey(3)
+    fresh = lambda: jax.tree.map(jnp.copy, start)
+    single, _ = jax.jit(functools.partial(g_step, gan=gan))(fresh(), real, key)
+    pstep = jax.pmap(functools.partial(g_step, gan=parallel.data_parallel(gan, 2)),
+                     axis_name=parallel.AXIS, in_axes=(0, 0, None))
+    multi, _ = pstep(parallel.replicate(fresh(), 2), parallel.shard(real, 2), key)
+    multi = jax.device_get(parallel.unreplicate(multi))
+    # The G update itself, not the params it is added to, so a wrong baseline is not diluted.
+    update = lambda s: np.asarray(jax.flatten_util.ravel_pytree(jax.tree.map(
+        lambda a, b: a - b, s.g_params, start.g_params))[0], np.float64)
+    difference = (np.linalg.norm(update(single) - update(multi))
+                  / np.linalg.norm(update(single)))
+    print('relative difference of the G updates, 1 vs 2 devices:', difference)
+    assert np.linalg.norm(update(single)) > 0
+    assert difference < 1e-5, difference
+    for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(single), jax.tree.leaves(multi)):
+      np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(b, np.float64),
+                                 rtol=1e-6, atol=1e-9, err_msg=jax.tree_util.keystr(path))
+    print('OK')
+''')
+
+
+def test_leave_one_out_baseline_is_over_the_global_batch():
+  """The REINFORCE G step with the leave-one-out baseline reaches the same state on 1 and 2
+  devices: each example's baseline is the mean of the other examples of the global batch, not
+  of its device's share (with the latter the G updates differed by 35%)."""
+  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2',
+             JAX_PLATFORMS='cpu')
+  tests = os.path.dirname(os.path.abspath(__file__))
+  script = _LEAVE_ONE_OUT_SCRIPT.format(tests=tests, root=os.path.dirname(tests))
+  result = subprocess.run([sys.executable, '-c', script], env=env, capture_output=True,
+                          text=True, timeout=600)
+  print(result.stdout)
+  assert result.returncode == 0, result.stdout + result.stderr[-3000:]
   assert 'OK' in result.stdout
 
 

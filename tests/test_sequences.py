@@ -1,5 +1,6 @@
 """The SeqGAN oracle benchmark: the oracle's LSTM equals SeqGAN's, and G / D / metrics agree."""
 
+import functools
 import itertools
 
 import jax
@@ -237,29 +238,58 @@ def test_reinforce_gradient_is_unbiased(baseline):
   assert estimates.std(0).max() > 1e-3
 
 
-def test_reinforce_rewards_come_from_d_without_dropout():
-  """SeqGAN scores rollouts with dropout off: the rewards and the gradient are the same whatever
-  dropout mask D in training mode would draw, and the full sequence's reward is -g_loss of D in
-  evaluation mode."""
+def test_reinforce_gradient_uses_rewards_of_d_in_evaluation_mode():
+  """SeqGAN scores rollouts with dropout off: G's gradient is the REINFORCE gradient
+  -mean_b sum_t R_bt grad log p(x_bt | x_b<t) with each R_bt = log D(x) of D in evaluation mode,
+  on the rollouts of x_b[:t] (t < T) or on x_b itself, computed here by hand. The same
+  computation with D in training mode (dropout 0.5) gives another gradient, so this can fail."""
+  from gan_jax import keys
   from gan_jax.core import objectives, state as gan_state, steps
 
   g = LSTMGenerator(vocab=5, embed=3, hidden=4, length=4)
   d = SequenceDiscriminator(vocab=5, embed=3, filter_sizes=(1, 2), num_filters=(3, 3),
                             dropout=0.5)
+  rollouts = 3
   gan = gan_state.GAN(generator=g, discriminator=d, g_optimizer=optax.sgd(1.0),
                       d_optimizer=optax.sgd(1.0),
                       objective=objectives.get_objective('non_saturating'), z_dim=1,
-                      batch_size=6, g_estimator=steps.ScoreFunction(num_rollouts=3))
-  state = gan_state.create_state(gan, jax.random.PRNGKey(0), jnp.zeros((4,), jnp.int32))
+                      batch_size=6, g_estimator=steps.ScoreFunction(num_rollouts=rollouts))
+  state = jax.jit(functools.partial(gan_state.create_state, gan))(jax.random.PRNGKey(0),
+                                                                 jnp.zeros((4,), jnp.int32))
+  # Sharper G and D than at init, so rewards and gradient are far from zero.
+  state = state.replace(g_params=jax.tree.map(lambda p: 8 * p, state.g_params),
+                        d_params=jax.tree.map(lambda p: 3 * p, state.d_params))
   key = jax.random.PRNGKey(1)
   samples = steps.generate_for_training(gan, state, key)
-  variables = {'params': state.d_params}
-  train_d = lambda k: (lambda x: d.apply(variables, x, rngs={'dropout': jax.random.PRNGKey(k)}))
-  assert not np.allclose(train_d(0)(samples.x), train_d(1)(samples.x))   # dropout is on
-  grads = [jax.flatten_util.ravel_pytree(gan.g_estimator.grads(
-      gan, state, samples, train_d(k), None, key)[0])[0] for k in (0, 1)]
-  np.testing.assert_array_equal(grads[0], grads[1])
-  rewards, logits = gan.g_estimator.rewards(gan, state, samples, key)
-  eval_logits = d.apply(variables, samples.x, train=False)
+  g_variables = {'params': state.g_params, **state.g_collections}
+  d_variables = {'params': state.d_params}
+  train_d = lambda x: d.apply(d_variables, x, rngs={'dropout': jax.random.PRNGKey(2)})
+  eval_d = lambda x: d.apply(d_variables, x, train=False)
+
+  def by_hand(d_fn):
+    columns = []
+    for t in range(1, 4):
+      completions = [g.apply(g_variables, samples.x, t, method='rollout', rngs={'sample': k})
+                     for k in jax.random.split(keys.fold(key, keys.ROLLOUT, t), rollouts)]
+      columns.append(sum(jax.nn.log_sigmoid(d_fn(c)) for c in completions) / rollouts)
+    rewards = jnp.stack(columns + [jax.nn.log_sigmoid(d_fn(samples.x))], axis=1)   # (B, T)
+
+    def surrogate(g_params):
+      log_p = g.apply({**g_variables, 'params': g_params}, samples.x, method='log_prob')
+      return -jnp.mean(jnp.sum(log_p * rewards, axis=1))
+
+    return jax.flatten_util.ravel_pytree(jax.grad(surrogate)(state.g_params))[0]
+
+  @jax.jit
+  def compare():
+    # d_fn is D in training mode, as g_step passes it.
+    grads, logits, _ = gan.g_estimator.grads(gan, state, samples, train_d, None, key)
+    return (jax.flatten_util.ravel_pytree(grads)[0], logits, eval_d(samples.x), by_hand(eval_d),
+            by_hand(train_d))
+
+  grads, logits, eval_logits, expected, with_dropout = map(np.asarray, compare())
+  print('|grads - by hand|, |by hand with dropout - by hand|, |by hand|:',
+        *(np.linalg.norm(v) for v in (grads - expected, with_dropout - expected, expected)))
+  assert np.linalg.norm(expected - with_dropout) > 0.05 * np.linalg.norm(expected)
+  np.testing.assert_allclose(grads, expected, rtol=1e-4, atol=1e-6)
   np.testing.assert_allclose(logits, eval_logits, rtol=1e-6)
-  np.testing.assert_allclose(rewards[:, -1], -jax.nn.softplus(-eval_logits), rtol=1e-5)

@@ -205,6 +205,17 @@ class Pathwise:
     return samples.pullback(fake_grads), fake_logits, values
 
 
+def _leave_one_out_mean(rewards, axis_name=None):
+  """Each example's baseline: the mean reward, at the same position, of the *other* examples of
+  the global batch. They are independent of its tokens, so REINFORCE stays unbiased and its
+  variance drops; taken over every device, so the gradient does not depend on the device count."""
+  total, count = jnp.sum(rewards, axis=0), rewards.shape[0]
+  if axis_name is not None:
+    total = jax.lax.psum(total, axis_name)
+    count *= jax.lax.axis_size(axis_name)   # the psum of the counts: every device holds as many
+  return (total - rewards) / max(count - 1, 1)
+
+
 @dataclasses.dataclass(frozen=True)
 class ScoreFunction:
   """REINFORCE with Monte Carlo rollouts (SeqGAN, Yu et al. 2017), for discrete samples.
@@ -213,8 +224,9 @@ class ScoreFunction:
   -g_loss on each completed example (log D(x) for the non-saturating loss); the full sequence
   is scored by itself. G's gradient is that of -sum_t log p(x_t | x_<t) R_t, averaged over the
   batch: an unbiased estimate of the gradient of E[-g_loss], also with
-  `reward_baseline='leave_one_out'`. The generator provides `log_prob` and `rollout(tokens, t)`
-  methods; all rollouts are vmapped into one compiled step.
+  `reward_baseline='leave_one_out'` (the mean of the other rewards of the global batch). The
+  generator provides `log_prob` and `rollout(tokens, t)` methods; all rollouts are vmapped into
+  one compiled step.
   """
   num_rollouts: int = 16
   reward_baseline: str = 'none'      # 'none' (SeqGAN) or 'leave_one_out'
@@ -243,10 +255,7 @@ class ScoreFunction:
     rewards = jax.vmap(prefix_reward)(jnp.arange(1, x.shape[1]))             # (T - 1, B)
     rewards = jnp.concatenate([rewards, per_example(fake_logits)[None]]).T   # (B, T)
     if self.reward_baseline == 'leave_one_out':
-      # Each example's reward minus the mean of the *other* examples' at the same position: they
-      # are independent of its tokens, so the estimate stays unbiased and its variance drops.
-      batch = rewards.shape[0]
-      rewards = rewards - (jnp.sum(rewards, axis=0) - rewards) / max(batch - 1, 1)
+      rewards = rewards - _leave_one_out_mean(rewards, gan.axis_name)
     return jax.lax.stop_gradient(rewards), fake_logits
 
   def grads(self, gan, state, samples, d_fn, real_logits, key):
