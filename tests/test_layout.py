@@ -63,6 +63,45 @@ def test_imports_only_point_down_the_layers():
   assert not wrong, '\n'.join(wrong)
 
 
+def import_graph():
+  """module -> the gan_jax modules it imports (anywhere in it, a function's body included):
+  `from package import name` reads the module package.name where there is one, else package."""
+  paths = dict(modules())
+  graph = {}
+  for module, path in paths.items():
+    targets = set()
+    for node in ast.walk(ast.parse(open(path).read())):
+      if isinstance(node, ast.Import):
+        targets.update(alias.name for alias in node.names if alias.name in paths)
+      elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        for alias in node.names:
+          name = f'{node.module}.{alias.name}'
+          targets.add(name if name in paths else node.module)
+    graph[module] = {t for t in targets if t in paths and t != module}
+  return graph
+
+
+def test_no_import_cycles():
+  """No module imports itself through others (state.py and steps.py once imported each other):
+  each part can be read, imported and replaced on its own."""
+  graph = import_graph()
+  cycles, done = [], set()
+
+  def visit(module, path):
+    if module in path:
+      cycles.append(' -> '.join(path[path.index(module):] + [module]))
+      return
+    if module in done:
+      return
+    for target in sorted(graph[module]):
+      visit(target, path + [module])
+    done.add(module)
+
+  for module in sorted(graph):
+    visit(module, [])
+  assert not cycles, '\n'.join(cycles)
+
+
 def test_every_module_is_in_a_layer():
   for module, _ in modules():
     if module != 'gan_jax':

@@ -213,7 +213,7 @@ def _snapshot(folder):
 BAD_INPUT = {
     'unknown config key': (['--config.optim.lrr=1'], 'unknown config key'),
     'unknown loss': (['--config.loss.name=wgangp'], 'unknown loss'),
-    'unknown model': (['--config.model.name=stylegan'], "set model.name='mlp'"),
+    'unknown model': (['--config.model.name=stylegan'], "unknown model.name 'stylegan'"),
     'unknown structure': (['--config.structure=molecules'], "unknown structure 'molecules'"),
     'RelGAN with a negative top temperature': (
         ['--config.structure=sequences', '--config.data.name=oracle_lstm',

@@ -18,6 +18,8 @@ import pytest
 import timeseries_structure
 from conftest import SHARED_DATASETS, SHARED_TFDS, assert_trees_equal, tiny_config
 from gan_jax import structures
+from gan_jax.errors import ConfigError
+from gan_jax.run.config import base_config, validate
 from gan_jax.run.train import train_and_evaluate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -202,3 +204,106 @@ def test_one_two_and_four_devices_end_in_the_same_state_with_distinct_samples():
 def load_config_data(structure):
   return importlib.import_module('experiments.configs.' + os.path.basename(
       config_file(structure))[:-3]).get_config().data.name if structure != 'timeseries' else ''
+
+
+# A shared field that only some entries read is checked for every structure (issue 33): the
+# config each structure is known by, the external one's included.
+FLOAT16_CONFIGS = {'points': 'toy2d_ring', 'images': 'mnist_dcgan', 'labeled_images': 'mnist_acgan',
+                   'sequences': 'oracle_seqgan', 'graphs': 'graphs_planar_refine'}
+
+
+@pytest.mark.parametrize('structure', sorted(CONFIG_FILES))
+def test_a_shared_field_is_refused_whatever_the_structure(structure, tmp_path):
+  if structure in FLOAT16_CONFIGS:
+    name = FLOAT16_CONFIGS[structure]
+    config = importlib.import_module(f'experiments.configs.{name}').get_config()
+  else:
+    config = timeseries_structure.get_config()
+  assert config.structure == structure
+  validate(config)
+  config.model.compute_dtype = 'float16'
+  with pytest.raises(ConfigError, match="unknown model.compute_dtype 'float16'") as error:
+    validate(config)
+  assert '\n' not in str(error.value)
+  workdir = tmp_path / 'run'
+  with pytest.raises(ConfigError, match='model.compute_dtype'):
+    train_and_evaluate(config, str(workdir), quiet=True)
+  assert not workdir.exists()
+
+
+def test_a_shared_field_the_ring_does_not_read_exits_2_in_one_line(tmp_path):
+  workdir = tmp_path / 'run'
+  result = subprocess.run(
+      [sys.executable, os.path.join(ROOT, 'experiments', 'train.py'),
+       f'--config={ROOT}/experiments/configs/toy2d_ring.py', '--config.model.compute_dtype=float16',
+       f'--workdir={workdir}'], capture_output=True, text=True, timeout=120, cwd=ROOT,
+      env=dict(os.environ, JAX_PLATFORMS='cpu'))
+  lines = [line for line in result.stderr.splitlines() if line.strip()]
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert len(lines) == 1 and "unknown model.compute_dtype 'float16'" in lines[0], lines
+  assert not workdir.exists()
+
+
+class _Points(structures.Structure):
+  """A structure a newcomer might write: data, example and models, and no `draw`."""
+  name = 'points_without_draw'
+  dim = 2
+
+  def make_data(self, config, n_critic, process_index=0, process_count=1):
+    local = config.batch_size // process_count
+    rng = np.random.default_rng(config.seed)
+    return structures.Data(self.example(config), lambda step: rng.normal(
+        size=(n_critic, local, self.dim)).astype(np.float32))
+
+  def example(self, config):
+    return np.zeros((self.dim,), np.float32)
+
+  def build_models(self, config, example):
+    from gan_jax.models.vectors import MLPDiscriminator, MLPGenerator
+    return MLPGenerator(self.dim, (8,)), MLPDiscriminator((8,))
+
+
+class _Series(_Points):
+  name = 'series_without_draw'
+  dim = 16
+
+
+@pytest.fixture
+def registered():
+  """Registers entries for one test and takes them out of the registry after it."""
+  names = []
+
+  def register(entry):
+    names.append(entry.name)
+    return structures.register(entry)
+  yield register
+  for name in names:
+    structures.REGISTRY.pop(name, None)
+
+
+@pytest.mark.parametrize('entry,pictures', [(_Points(), 2), (_Series(), 0)],
+                         ids=['points', 'series'])
+def test_a_structure_without_draw_trains_to_the_end(entry, pictures, registered, tmp_path):
+  """The default `draw`: a picture of G's samples where a generic one exists (a scatter of 2D
+  points), none otherwise (16-step series); the run ends either way."""
+  registered(entry)
+  config = tiny_config(base_config())
+  config.structure, config.model.z_dim = entry.name, 4
+  state = train_and_evaluate(config, str(tmp_path / 'run'), quiet=True)
+  assert int(state.step) == 2
+  assert sorted(os.listdir(tmp_path / 'run' / 'checkpoints')) == ['2']
+  drawn = sorted(os.listdir(tmp_path / 'run' / 'samples'))
+  assert drawn == ['step_0000001.png', 'step_0000002.png'][:pictures], drawn
+
+
+def test_a_structure_missing_a_required_method_stops_at_registration(registered):
+  class NoModels(structures.Structure):
+    name = 'no_models'
+
+    def example(self, config):
+      return np.zeros((2,), np.float32)
+
+  with pytest.raises(ConfigError, match="'no_models' .* does not define make_data, "
+                     'build_models;') as error:
+    registered(NoModels())
+  assert '\n' not in str(error.value) and 'no_models' not in structures.REGISTRY

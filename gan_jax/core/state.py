@@ -10,16 +10,12 @@ import jax.numpy as jnp
 import optax
 
 from gan_jax import keys
+from gan_jax.core.estimators import Pathwise
 from gan_jax.core.objectives import Objective
 
 
 def _identity(x):
   return x
-
-
-def _pathwise():
-  from gan_jax.core.steps import Pathwise   # here: steps imports this module
-  return Pathwise()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,8 +36,8 @@ class GAN:
   ema_decay: float = 0.999           # the EMA's decay after its warm-up (see ema_decay_at)
   joint_d_call: bool = False         # real and fake through D in one call (D without BatchNorm)
   g_samples: str = 'fresh'           # G step on fresh samples, or 'reuse' the last D step's
-  # How G's gradient is estimated, with its own settings: an entry of steps.ESTIMATORS.
-  g_estimator: Any = dataclasses.field(default_factory=_pathwise)
+  # How G's gradient is estimated, with its own settings: an entry of estimators.ESTIMATORS.
+  g_estimator: Any = dataclasses.field(default_factory=Pathwise)
   preprocess: Callable = _identity   # real batches -> the models' range, on the device
   # Conditional GANs (steps.split_batch): batch dict -> the condition of G and D; None: none.
   condition: Optional[Callable] = None

@@ -11,7 +11,6 @@ adds to the losses (AC-GAN, InfoGAN, pix2pix) is in `gan.terms` (gan_jax.core.te
 add every term without knowing which variant it is.
 """
 
-import dataclasses
 import functools
 from typing import Any, Callable, NamedTuple, Optional
 
@@ -20,6 +19,10 @@ import jax.numpy as jnp
 import optax
 
 from gan_jax import keys
+# The estimators live in their own module, which state.py (the GAN's default) and this one both
+# import; they are re-exported here, where README and older code name them.
+from gan_jax.core.estimators import (ESTIMATORS, Pathwise, ScoreFunction,  # noqa: F401
+                                     model_inputs, split_d_output)
 from gan_jax.core.objectives import PENALTIES
 from gan_jax.core.state import GAN, GANState, ema_decay_at, update_ema
 from gan_jax.core.terms import TermInputs
@@ -43,17 +46,6 @@ def split_batch(gan: GAN, batch):
   return batch['x'], gan.condition(batch)
 
 
-def _inputs(x, condition):
-  """A model's positional inputs: x alone, or x and its condition."""
-  return (x,) if condition is None else (x, condition)
-
-
-def split_d_output(output):
-  """(logits, auxiliary output or None): D returns its logits, or, as AC-GAN's and InfoGAN's D,
-  its logits and its class or code logits."""
-  return output if isinstance(output, tuple) else (output, None)
-
-
 def sample_z(gan: GAN, key: jax.Array) -> jax.Array:
   """This device's share of the step's noise: drawn for the global batch, then sliced, so a
   step gives the same samples on one device as on eight."""
@@ -70,7 +62,7 @@ def generate(gan: GAN, state: GANState, z: jax.Array, use_ema: bool = True,
   else:
     variables = {'params': state.g_params, **state.g_collections}
   rngs = None if key is None else {'sample': key}
-  return gan.generator.apply(variables, *_inputs(z, condition), train=False, rngs=rngs)
+  return gan.generator.apply(variables, *model_inputs(z, condition), train=False, rngs=rngs)
 
 
 class Samples(NamedTuple):
@@ -99,7 +91,7 @@ def generate_for_training(gan: GAN, state: GANState, key: jax.Array, real=None) 
 
   def forward(g_params):
     return gan.generator.apply({'params': g_params, **state.g_collections},
-                               *_inputs(z, condition), train=True,
+                               *model_inputs(z, condition), train=True,
                                mutable=list(state.g_collections),
                                rngs={'sample': keys.fold(key, keys.SAMPLE)})
 
@@ -112,7 +104,7 @@ def generate_for_training(gan: GAN, state: GANState, key: jax.Array, real=None) 
 
 def _discriminate(gan, d_variables, x, collection_names, key, condition=None):
   """D(x) (or D(x, condition)) in training mode; returns D's output and updated collections."""
-  logits, updated = gan.discriminator.apply(d_variables, *_inputs(x, condition), train=True,
+  logits, updated = gan.discriminator.apply(d_variables, *model_inputs(x, condition), train=True,
                                             mutable=list(collection_names),
                                             rngs={'dropout': keys.fold(key, keys.DROPOUT)})
   return logits, {**d_variables, **updated}
@@ -180,101 +172,6 @@ def d_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
   }, gan.axis_name)
   state = state.replace(d_params=d_params, d_collections=collections, d_opt_state=d_opt_state)
   return state, metrics
-
-
-# How G's gradient is estimated: an object carrying its own settings, with
-# `grads(gan, state, samples, d_fn, real_logits, key) -> (grads, fake_logits, term metrics)`
-# and `needs_pullback` (whether `generate_for_training` keeps the pullback to G's params).
-@dataclasses.dataclass(frozen=True)
-class Pathwise:
-  """G's gradient through the samples: d loss / d x, pulled back to G's params (images,
-  points, relaxed one-hot sequences and graphs), with every term's G loss added."""
-  needs_pullback = True
-
-  def grads(self, gan, state, samples, d_fn, real_logits, key):
-    del state, key
-    def loss_fn(fake):
-      fake_logits, fake_aux = split_d_output(d_fn(fake))
-      loss = gan.objective.g_loss(real_logits, fake_logits, gan.axis_name)
-      inputs = TermInputs(None, fake_aux, samples.condition, samples.z, fake, samples.target)
-      values = {'g_' + t.name: t.g_loss(inputs) for t in gan.terms if t.g_loss is not None}
-      for value in values.values():
-        loss = loss + value
-      return loss, (fake_logits, values)
-    fake_grads, (fake_logits, values) = jax.grad(loss_fn, has_aux=True)(samples.x)
-    return samples.pullback(fake_grads), fake_logits, values
-
-
-def _leave_one_out_mean(rewards, axis_name=None):
-  """Each example's baseline: the mean reward, at the same position, of the *other* examples of
-  the global batch. They are independent of its tokens, so REINFORCE stays unbiased and its
-  variance drops; taken over every device, so the gradient does not depend on the device count."""
-  total, count = jnp.sum(rewards, axis=0), rewards.shape[0]
-  if axis_name is not None:
-    total = jax.lax.psum(total, axis_name)
-    count *= jax.lax.axis_size(axis_name)   # the psum of the counts: every device holds as many
-  return (total - rewards) / max(count - 1, 1)
-
-
-@dataclasses.dataclass(frozen=True)
-class ScoreFunction:
-  """REINFORCE with Monte Carlo rollouts (SeqGAN, Yu et al. 2017), for discrete samples.
-
-  The reward of prefix x[:t] is the mean, over `num_rollouts` completions of it by G, of
-  -g_loss on each completed example (log D(x) for the non-saturating loss); the full sequence
-  is scored by itself. G's gradient is that of -sum_t log p(x_t | x_<t) R_t, averaged over the
-  batch: an unbiased estimate of the gradient of E[-g_loss], also with
-  `reward_baseline='leave_one_out'` (the mean of the other rewards of the global batch). The
-  generator provides `log_prob` and `rollout(tokens, t)` methods; all rollouts are vmapped into
-  one compiled step.
-  """
-  num_rollouts: int = 16
-  reward_baseline: str = 'none'      # 'none' (SeqGAN) or 'leave_one_out'
-  needs_pullback = False
-
-  def rewards(self, gan, state, samples, key):
-    """(rewards (B, T), D's logits on the samples), D in evaluation mode: SeqGAN scores rollouts
-    with dropout off, and one training-mode dropout mask would be shared by every rollout."""
-    x = samples.x
-    d_variables = jax.lax.stop_gradient({'params': state.d_params, **state.d_collections})
-    d_eval = lambda x: split_d_output(gan.discriminator.apply(
-        d_variables, *_inputs(x, samples.condition), train=False))[0]
-    g_variables = {'params': state.g_params, **state.g_collections}
-    per_example = jax.vmap(lambda logit: -gan.objective.g_loss(None, logit[None], None))
-
-    def reward(t, rollout_key):
-      completed = gan.generator.apply(g_variables, x, t, method='rollout',
-                                      rngs={'sample': rollout_key})
-      return per_example(d_eval(completed))
-
-    def prefix_reward(t):
-      rollout_keys = jax.random.split(keys.fold(key, keys.ROLLOUT, t), self.num_rollouts)
-      return jnp.mean(jax.vmap(lambda k: reward(t, k))(rollout_keys), axis=0)
-
-    fake_logits = d_eval(x)
-    rewards = jax.vmap(prefix_reward)(jnp.arange(1, x.shape[1]))             # (T - 1, B)
-    rewards = jnp.concatenate([rewards, per_example(fake_logits)[None]]).T   # (B, T)
-    if self.reward_baseline == 'leave_one_out':
-      rewards = rewards - _leave_one_out_mean(rewards, gan.axis_name)
-    return jax.lax.stop_gradient(rewards), fake_logits
-
-  def grads(self, gan, state, samples, d_fn, real_logits, key):
-    # d_fn (D in training mode) is unused: rewards come from D in evaluation mode. real_logits
-    # too: a relativistic loss has no per-example reward; validate() refuses it.
-    del d_fn, real_logits
-    if any(term.g_loss is not None for term in gan.terms):
-      raise ValueError('the score-function estimator has no per-example reward for loss terms')
-    rewards, fake_logits = self.rewards(gan, state, samples, key)
-
-    def surrogate(g_params):
-      log_probs = gan.generator.apply({'params': g_params, **state.g_collections}, samples.x,
-                                      method='log_prob')
-      return -jnp.mean(jnp.sum(log_probs * rewards, axis=1))
-
-    return jax.grad(surrogate)(state.g_params), fake_logits, {}
-
-
-ESTIMATORS = {'pathwise': Pathwise, 'score_function': ScoreFunction}
 
 
 def g_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,

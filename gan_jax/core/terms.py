@@ -6,7 +6,9 @@ what every GAN has. A `GAN` carries a tuple of built terms; `d_step` adds every 
 to D's loss and logs it as `d_<name>`, the G step adds every `g_loss` to G's and logs `g_<name>`.
 A logged value is the term as added to the loss, weight included.
 
-A new term is one factory here and one line in `build_gan` that adds it to the GAN's terms.
+A new term is one factory here, added to the GAN's `terms` by the structure entry that uses
+it, in its `gan_options`, from its config fields (gan_jax/structures/: images.py for InfoGAN,
+labeled_images.py for AC-GAN and pix2pix).
 """
 
 from typing import Any, Callable, NamedTuple, Optional

@@ -6,6 +6,9 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+# model.compute_dtype -> the layers' dtype (None: float32); params stay float32.
+DTYPES = {'float32': None, 'bfloat16': jnp.bfloat16}
+
 # DCGAN (Radford et al. 2016) and the PyTorch example: weights N(0, 0.02), BN scale N(1, 0.02).
 dcgan_kernel_init = nn.initializers.normal(0.02)
 

@@ -9,9 +9,15 @@ from flax import traverse_util
 
 from gan_jax import structures
 from gan_jax.core import objectives
+from gan_jax.core.estimators import REWARD_BASELINES
 from gan_jax.core.state import GAN
 from gan_jax.errors import ConfigError, require_choice
 from gan_jax.metrics import features
+from gan_jax.models.conditional import G_CONDITIONING
+from gan_jax.models.dcgan import RESAMPLE
+from gan_jax.models.layers import DTYPES
+from gan_jax.models.sequences import OUTPUTS
+from gan_jax.structures.labeled_images import CONDITIONS
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -43,7 +49,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.labels_file = ''        # set by the run: where a pseudo-label run keeps its clusters
 
   c.model = ml_collections.ConfigDict()
-  c.model.name = 'mlp'           # mlp | dcgan | resnet
+  c.model.name = 'mlp'           # mlp | dcgan | resnet | lstm: Structure.model_names
   c.model.z_dim = 2
   c.model.g_features = 128      # width: of hidden layers (mlp) or of the last conv stage
   c.model.d_features = 128
@@ -109,7 +115,8 @@ def base_config() -> ml_collections.ConfigDict:
 
 def validate(config) -> None:
   """Raises ConfigError with a one-line fix for any value the run cannot use, before any work:
-  the fields every run has here, the structure's own in its registry entry."""
+  the fields every run has, and every value of the shared fields only some structures read,
+  here; what the structure asks of them, and its own fields, in its registry entry."""
   def require(condition, message):
     if not condition:
       raise ConfigError(message)
@@ -153,10 +160,49 @@ def validate(config) -> None:
   require(config.g_samples == 'fresh' or n_critic(config) == 1,
           f"g_samples='reuse' needs n_critic=1 (got {n_critic(config)}): with more D steps G "
           "would be scored on the samples D was just trained to reject; use g_samples='fresh'")
+  _validate_shared_model_fields(config)
   structure.validate(config)
   require(not (chosen.needs_independent_examples and structure.d_normalizes_batch(config)),
           f'penalty {chosen.penalty!r} differentiates D per example, which BatchNorm couples; '
           'set --config.model.d_batch_norm=False')
+
+
+def shared_choices() -> dict:
+  """The closed sets of base_config()'s model.* fields that only some structures read.
+  model.name: every name a registered entry builds (Structure.model_names)."""
+  return {
+      'model.name': sorted({n for entry in structures.REGISTRY.values()
+                            for n in entry.model_names}),
+      'model.compute_dtype': sorted(DTYPES),
+      'model.resample': RESAMPLE,
+      'model.sequence_output': OUTPUTS,
+      'model.reward_baseline': REWARD_BASELINES,
+      'model.conditional': ('none', *CONDITIONS),
+      'model.g_conditioning': G_CONDITIONING,
+  }
+
+
+def _validate_shared_model_fields(config) -> None:
+  """Shared fields read by some structures only, checked whatever the structure: a value no run
+  can use is refused in one line, never ignored by the entries that do not read it. Whether a
+  valid value fits the structure is its entry's check."""
+  for path, choices in shared_choices().items():
+    require_choice(path, config.model[path.split('.')[1]], choices)
+  model = config.model
+  for name in ('num_rollouts', 'temperature_steps'):
+    if model[name] < 1:
+      raise ConfigError(f'model.{name} must be >= 1, got {model[name]}')
+  if not model.max_temperature >= 1.0:
+    raise ConfigError("model.max_temperature (the largest inverse temperature, RelGAN's "
+                      f'beta_max) must be >= 1, got {model.max_temperature}')
+  if model.num_classes < 2:
+    raise ConfigError(f'model.num_classes must be at least 2, got {model.num_classes}')
+  if model.code_categories != 0 and model.code_categories < 2:
+    raise ConfigError('model.code_categories (InfoGAN) must be 0 (no code) or at least 2, '
+                      f'got {model.code_categories}')
+  if config.data.pseudo_labels < 0:
+    raise ConfigError("data.pseudo_labels must be >= 0 (0: the dataset's labels), got "
+                      f'{config.data.pseudo_labels}')
 
 
 def n_critic(config) -> int:

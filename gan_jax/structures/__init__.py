@@ -13,22 +13,9 @@ import os
 import sys
 
 from gan_jax.errors import ConfigError, require_choice
-from gan_jax.structures.base import Data, Structure, draw_samples
-
-REGISTRY = {}
-
-
-def register(structure: Structure) -> Structure:
-  """Adds an entry and returns it. A name belongs to one class (the same file imported twice,
-  by module name and by path, registers its class again: allowed)."""
-  if not structure.name:
-    raise ValueError('a structure needs a name')
-  existing = REGISTRY.get(structure.name)
-  if existing is not None and type(existing).__qualname__ != type(structure).__qualname__:
-    raise ValueError(f'structure {structure.name!r} is already registered by '
-                     f'{type(existing).__qualname__}')
-  REGISTRY[structure.name] = structure
-  return structure
+# The registry and `register` live in base.py, which the entries import: an entry never imports
+# this package's __init__, which imports every entry.
+from gan_jax.structures.base import REGISTRY, Data, Structure, draw_samples, register
 
 
 def get(config) -> Structure:

@@ -1,4 +1,5 @@
-"""What every structure entry provides, and the helpers entries share."""
+"""What every structure entry provides, the registry it is added to, and the helpers entries
+share."""
 
 from typing import Any, Callable, NamedTuple
 
@@ -8,8 +9,13 @@ import numpy as np
 from gan_jax import keys
 from gan_jax.core.steps import generate
 from gan_jax.errors import ConfigError, require_choice
+from gan_jax.tools import plots
 
 GENERATORS = ('ema', 'raw')
+# What the trainer calls that has no default: an entry without one of them could not train.
+REQUIRED_METHODS = ('make_data', 'example', 'build_models')
+
+REGISTRY = {}
 
 
 class Data(NamedTuple):
@@ -37,6 +43,9 @@ class Structure:
   name: str = ''
   encoding: str = ''
   eval_samples: int = 10000    # what experiments/evaluate.py draws unless told otherwise
+  # The values of config.model.name it builds: config validation accepts a model.name only if
+  # some registered entry builds it, whatever the run's structure.
+  model_names: tuple = ()
 
   # --- configuration -----------------------------------------------------------------------
   def config_fields(self):
@@ -102,9 +111,45 @@ class Structure:
     np.save(stem + '.npy', samples)
     return [stem + '.npy']
 
-  def draw(self, gan, state, config, data: Data, fixed_z, path_stem: str, title: str) -> str:
-    """The training picture of G at this step (`path_stem` + its extension); returns the path."""
-    raise NotImplementedError
+  def draw(self, gan, state, config, data: Data, fixed_z, path_stem: str, title: str):
+    """The training picture of G at this step (`path_stem` + its extension); returns the path,
+    or None. By default a generic picture of G(fixed_z) where one exists, so an entry without
+    its own still trains to the end: a scatter (histogram in 1D) of (N, 1 or 2) points, a grid
+    of (N, H, W, 1 or 3) images in [-1, 1]; nothing for other samples or a conditional G
+    (whose samples need a batch's conditions)."""
+    if gan.condition is not None:
+      return None
+    key = keys.fold(jax.random.PRNGKey(config.seed), keys.PLOT)
+    x = np.asarray(generate(gan, state, fixed_z, config.shown_generator == 'ema', key))
+    if not np.issubdtype(x.dtype, np.floating):
+      return None
+    path = path_stem + '.png'
+    if x.ndim == 2 and x.shape[1] in (1, 2):
+      plots.save_points(x, path, title)
+    elif x.ndim == 4 and x.shape[-1] in (1, 3):
+      plots.save_image_grid(x[:64], path, f'{title}: G(z) for a fixed z')
+    else:
+      return None
+    return path
+
+
+def register(structure: Structure) -> Structure:
+  """Adds an entry and returns it. A name belongs to one class (the same file imported twice,
+  by module name and by path, registers its class again: allowed). An entry that does not
+  define every method of REQUIRED_METHODS stops here, in one line, not at its first step."""
+  kind = type(structure).__qualname__
+  if not structure.name:
+    raise ConfigError(f'structure {kind} needs a name (the value of config.structure)')
+  missing = [m for m in REQUIRED_METHODS if getattr(type(structure), m) is getattr(Structure, m)]
+  if missing:
+    raise ConfigError(f'structure {structure.name!r} ({kind}) does not define '
+                      f'{", ".join(missing)}; every entry needs {", ".join(REQUIRED_METHODS)}')
+  existing = REGISTRY.get(structure.name)
+  if existing is not None and type(existing).__qualname__ != kind:
+    raise ConfigError(f'structure {structure.name!r} is already registered by '
+                      f'{type(existing).__qualname__}')
+  REGISTRY[structure.name] = structure
+  return structure
 
 
 def draw_samples(gan, state, num_samples: int, seed: int, generator: str = 'ema',

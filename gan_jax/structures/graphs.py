@@ -24,8 +24,7 @@ from gan_jax.metrics import graphs as graph_metrics  # noqa: E402
 from gan_jax.models.graph_refine import (PPGNDiscriminator, RefineGraphGenerator,  # noqa: E402
                                          refine_z_dim)
 from gan_jax.models.graphs import GraphDiscriminator, GraphGenerator  # noqa: E402
-from gan_jax.structures import register  # noqa: E402
-from gan_jax.structures.base import Data, Structure, draw_samples  # noqa: E402
+from gan_jax.structures.base import Data, Structure, draw_samples, register  # noqa: E402
 
 DATA_SEED = 0   # the benchmark's graphs and split are fixed, whatever the run's seed
 

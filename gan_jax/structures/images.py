@@ -5,7 +5,6 @@ classifiers, or FID's Inception-v3; gan_jax.metrics.features)."""
 
 import functools
 
-import jax.numpy as jnp
 import numpy as np
 
 from gan_jax.core.steps import generate
@@ -14,14 +13,13 @@ from gan_jax.data import images as image_data
 from gan_jax.data import vectors as toy
 from gan_jax.errors import ConfigError, require_choice
 from gan_jax.metrics import features, fid, inception_score, kid, precision_recall
-from gan_jax.models.dcgan import RESAMPLE, DCGANDiscriminator, DCGANGenerator, latent_code
+from gan_jax.models.dcgan import DCGANDiscriminator, DCGANGenerator, latent_code
+from gan_jax.models.layers import DTYPES
 from gan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
-from gan_jax.structures import register
-from gan_jax.structures.base import Data, Structure, step_batches
+from gan_jax.structures.base import Data, Structure, register, step_batches
 from gan_jax.tools import plots
 
 IMAGE_MODELS = ('dcgan', 'resnet')
-DTYPES = {'float32': None, 'bfloat16': jnp.bfloat16}
 
 
 def feature_network(config) -> features.FeatureNetwork:
@@ -61,11 +59,9 @@ def save_image_samples(samples, stem: str, title: str) -> list:
 
 
 def validate_image_model(config) -> None:
-  """What every image structure asks of model.*: a known pair, resampling and dtype."""
-  model = config.model
-  require_choice('image model.name', model.name, IMAGE_MODELS)
-  require_choice('model.resample', model.resample, RESAMPLE)
-  require_choice('model.compute_dtype', model.compute_dtype, sorted(DTYPES))
+  """What every image structure asks of model.*: an image pair (its resampling and dtype are
+  shared fields, checked for every structure by gan_jax.run.config.validate)."""
+  require_choice('image model.name', config.model.name, IMAGE_MODELS)
 
 
 def d_has_batch_norm(config) -> bool:
@@ -76,6 +72,7 @@ def d_has_batch_norm(config) -> bool:
 class Images(Structure):
   name = 'images'
   encoding = 'float32 (N, H, W, C) images in [-1, 1]'
+  model_names = IMAGE_MODELS
 
   def validate(self, config):
     if config.data.name in toy.TOY_DATASETS:

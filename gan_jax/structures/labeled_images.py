@@ -28,8 +28,7 @@ from gan_jax.metrics import classifier, features
 from gan_jax.metrics import conditional as metrics
 from gan_jax.metrics.distances import fid
 from gan_jax.models import conditional as conditional_models
-from gan_jax.structures import register
-from gan_jax.structures.base import Data, Structure, check_generator, step_batches
+from gan_jax.structures.base import Data, Structure, check_generator, register, step_batches
 from gan_jax.structures.images import (d_has_batch_norm, feature_network,
                                        image_metrics, reference_features, save_image_samples,
                                        validate_image_model)
@@ -173,6 +172,7 @@ class LabeledImages(Structure):
   name = 'labeled_images'
   encoding = ('float32 (N, H, W, C) images in [-1, 1]: a label run sampled with labels at their '
               'training shares, a completion run completing the first N test images')
+  model_names = ('dcgan',)
 
   def validate(self, config):
     model, loss = config.model, config.loss
@@ -189,11 +189,7 @@ class LabeledImages(Structure):
     if model.name != 'dcgan':
       raise ConfigError(f'model.conditional={model.conditional!r} uses DCGAN layers; '
                         f"set model.name='dcgan' (got {model.name!r})")
-    validate_image_model(config)
-    require_choice('model.g_conditioning', model.g_conditioning,
-                   conditional_models.G_CONDITIONING)
-    if model.num_classes < 2:
-      raise ConfigError(f'model.num_classes must be at least 2, got {model.num_classes}')
+    validate_image_model(config)   # model.g_conditioning and num_classes: shared fields
     if config.data.image_size is not None and condition_kind(config) == 'completion':
       raise ConfigError("data.image_size is not supported with model.conditional='completion' "
                         '(it completes the test images as they are); leave it unset')

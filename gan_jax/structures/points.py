@@ -11,14 +11,14 @@ from gan_jax.data import vectors as toy
 from gan_jax.errors import ConfigError
 from gan_jax.metrics import histogram_divergences, mode_coverage
 from gan_jax.models.vectors import MLPDiscriminator, MLPGenerator
-from gan_jax.structures import register
-from gan_jax.structures.base import Data, Structure
+from gan_jax.structures.base import Data, Structure, register
 from gan_jax.tools import plots
 
 
 class Points(Structure):
   name = 'points'
   encoding = 'float32 (N, dim) points in data units'
+  model_names = ('mlp',)
 
   def validate(self, config):
     if config.data.name not in toy.TOY_DATASETS:
