@@ -17,7 +17,7 @@ from gan_jax.metrics import features, fid, inception_score, kid, precision_recal
 from gan_jax.models.dcgan import RESAMPLE, DCGANDiscriminator, DCGANGenerator, latent_code
 from gan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
 from gan_jax.structures import register
-from gan_jax.structures.base import Data, Structure, step_batches
+from gan_jax.structures.base import Data, Structure, StudyProtocol, step_batches
 from gan_jax.tools import plots
 
 IMAGE_MODELS = ('dcgan', 'resnet')
@@ -76,6 +76,7 @@ def d_has_batch_norm(config) -> bool:
 class Images(Structure):
   name = 'images'
   encoding = 'float32 (N, H, W, C) images in [-1, 1]'
+  vae_likelihood = 'bernoulli'
 
   def validate(self, config):
     if config.data.name in toy.TOY_DATASETS:
@@ -142,6 +143,11 @@ class Images(Structure):
 
   def score_samples(self, samples, config):
     return image_metrics(samples, config)
+
+  def study_protocol(self, config):
+    """Lucic et al.'s: FID of each run, the least the best."""
+    return StudyProtocol('fid', 'FID (project classifier, test split)', 'FID',
+                         higher_is_better=False, digits=1)
 
   def save_samples(self, samples, stem, title):
     return save_image_samples(samples, stem, title)

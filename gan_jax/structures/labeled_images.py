@@ -173,6 +173,7 @@ class LabeledImages(Structure):
   name = 'labeled_images'
   encoding = ('float32 (N, H, W, C) images in [-1, 1]: a label run sampled with labels at their '
               'training shares, a completion run completing the first N test images')
+  vae_likelihood = 'bernoulli'
 
   def validate(self, config):
     model, loss = config.model, config.loss
