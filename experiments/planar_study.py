@@ -159,9 +159,7 @@ def main(argv):
   config = cli.config_value(_CONFIG)
   validate(config)
   structure = structures.get(config)
-  if not hasattr(structure, 'evaluate_draws'):   # SPECTRE's protocol: a graph structure's
-    raise ConfigError(f'planar_study needs a graph config (SPECTRE\'s protocol); '
-                      f'structure {config.structure!r} has none')
+  structure.check_draws(config)   # SPECTRE's protocol: refused before anything is written
   workdir = cli.open_workdir(_WORKDIR)
   dataset, seed = config.data.name, config.seed
   test, train, planar = reference(dataset)

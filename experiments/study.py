@@ -26,6 +26,7 @@ from absl import flags
 from gan_jax.run import cli, study
 from gan_jax.run.config import build_gan, n_critic, objective
 from gan_jax.data import epoch_batches
+from gan_jax import structures
 from gan_jax.structures import make_data
 from gan_jax.errors import ConfigError
 from gan_jax.run.population import create_population, make_population_train_step
@@ -40,6 +41,7 @@ _DCGAN_ADAM = dict(lr=2e-4, b1=0.5, b2=0.999, n_critic=1)
 TUNED = {**{loss: _DCGAN_ADAM for loss in ('minimax', 'non_saturating', 'lsgan', 'hinge')},
          'wgan_gp': dict(lr=1e-4, b1=0.5, b2=0.9, n_critic=5)}
 LOSSES = ['minimax', 'non_saturating', 'lsgan', 'wgan', 'wgan_gp', 'dragan', 'hinge']
+TOY_CONFIGS = {'ring8': toy2d_ring, 'grid25': toy2d_grid}   # any other name: DCGAN on images
 PACGAN_TABLE1 = {'ring8': 'GAN: 6.3 of 8 modes; PacGAN2: 7.9 of 8 (about 95-98% high quality)',
                  'grid25': 'GAN: 17.3 of 25 modes; PacGAN2: 23.8 of 25 (about 95-98% high quality)'}
 
@@ -68,14 +70,19 @@ _SPEED_STEPS = flags.DEFINE_integer('speed_steps', None, 'Steps of the speed com
 
 
 def base_config(dataset):
-  if dataset in ('ring8', 'grid25'):
-    config = (toy2d_ring if dataset == 'ring8' else toy2d_grid).get_config()
-  else:
-    config = mnist_dcgan.get_config()
-    config.data.name = dataset
-    config.data.data_dir = _DATA_DIR.value
-    config.model.g_features = config.model.d_features = _WIDTH.value
+  """The config of a dataset's runs: the toy data's own, else DCGAN at --width on the images."""
+  if dataset in TOY_CONFIGS:
+    return TOY_CONFIGS[dataset].get_config()
+  config = mnist_dcgan.get_config()
+  config.data.name = dataset
+  config.data.data_dir = _DATA_DIR.value
+  config.model.g_features = config.model.d_features = _WIDTH.value
   return config
+
+
+def protocol_of(config):
+  """How the config's structure entry says its runs are trained, ranked and reported."""
+  return structures.get(config).study_protocol(config)
 
 
 def method_config(dataset, method, rng):
@@ -85,7 +92,7 @@ def method_config(dataset, method, rng):
     return config
   config.loss.name = method               # n_critic: the objective's own unless searched
   if _HYPERPARAMETERS.value == 'tuned':
-    if method not in TUNED or dataset in ('ring8', 'grid25'):
+    if method not in TUNED or protocol_of(config).toy:
       raise ConfigError(f'--hyperparameters=tuned has settings for {sorted(TUNED)} on image data, '
                         f'not {method!r} on {dataset!r}')
     tuned = TUNED[method]
@@ -102,7 +109,7 @@ def method_config(dataset, method, rng):
 def speed_comparison(dataset, strategy, k=8, steps=None):
   """Seconds for k runs trained one after another against k runs in one population step."""
   config = base_config(dataset)
-  steps = steps or (1000 if dataset in ('ring8', 'grid25') else 100)
+  steps = steps or (1000 if protocol_of(config).toy else 100)
   data = make_data(config, n_critic(config))
   gan = build_gan(config, data.example_shape)
   single = make_train_step(gan)
@@ -142,9 +149,10 @@ def _length(config, toy):
 
 
 def run_method(dataset, method, rng):
-  toy = dataset in ('ring8', 'grid25')
   seeds = [int(s) for s in rng.integers(0, 2 ** 31 - 1, _RUNS.value)]
   config = method_config(dataset, method, rng)
+  protocol = protocol_of(config)
+  toy, key = protocol.toy, protocol.metric
   steps, marks = _length(config, toy)
   samples = 2500 if toy else _EVAL_SAMPLES.value
   curves = [[] for _ in seeds]
@@ -156,9 +164,9 @@ def run_method(dataset, method, rng):
 
   def checkpoint(step, model, states):
     for curve, result in zip(curves, evaluate(model, states)):
-      curve.append({'epoch': marks[step], 'step': step, 'fid': result['fid']})
-    print(f'    epoch {marks[step]:g}: FID ' + ' '.join(f'{c[-1]["fid"]:.1f}' for c in curves),
-          flush=True)
+      curve.append({'epoch': marks[step], 'step': step, key: result[key]})
+    print(f'    epoch {marks[step]:g}: {protocol.short} ' +
+          ' '.join(f'{c[-1][key]:.{protocol.digits}f}' for c in curves), flush=True)
 
   if method == 'vae':
     # A 2-d code for 2-d points: with 16 the posterior collapses and E[x|z] sits at the origin.
@@ -183,36 +191,34 @@ def run_method(dataset, method, rng):
   for result, h, seed, curve in zip(results, hyper, seeds, curves):
     result.update(h, seed=seed, steps=steps)
     if _EPOCHS.value is not None and not toy:
-      result['curve'] = curve + [{'epoch': _EPOCHS.value, 'step': steps, 'fid': result['fid']}]
-  print(f'  {dataset:14} {method:15} {len(seeds)} runs, {steps} steps: {seconds:6.1f} s  ' +
-        ('modes ' + ' '.join(str(int(r['modes_captured'])) for r in results) if toy else
-         'FID ' + ' '.join(f'{r["fid"]:.1f}' for r in results)), flush=True)
+      result['curve'] = curve + [{'epoch': _EPOCHS.value, 'step': steps, key: result[key]}]
+  print(f'  {dataset:14} {method:15} {len(seeds)} runs, {steps} steps: {seconds:6.1f} s  '
+        f'{protocol.short} ' + ' '.join(f'{r[key]:.{protocol.digits}f}' for r in results),
+        flush=True)
   return {'method': method, 'seconds': seconds, 'runs': results}
 
 
-def summarize(dataset, rows, workdir):
+def summarize(dataset, rows, workdir, protocol):
   import matplotlib
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt
-  toy = dataset in ('ring8', 'grid25')
-  key = 'modes_captured' if toy else 'fid'
+  key = protocol.metric
   table = []
   for row in rows:
     values = np.array([r[key] for r in row['runs']], np.float64)
-    best = values.max() if toy else values.min()
+    best = values.max() if protocol.higher_is_better else values.min()
     entry = {'method': row['method'], 'best': float(best), 'median': float(np.median(values)),
              'seconds': row['seconds']}
-    if toy:
-      entry['mean_modes'] = float(values.mean())
-      entry['mean_high_quality_percent'] = float(np.mean([r['high_quality_percent']
-                                                          for r in row['runs']]))
+    for field, source in protocol.means:
+      entry[field] = float(np.mean(np.array([r[source] for r in row['runs']], np.float64)))
     table.append(entry)
   fig, ax = plt.subplots(figsize=(8, 3.8))
   ax.boxplot([[r[key] for r in row['runs']] for row in rows], tick_labels=[r['method'] for r in rows])
-  ax.set_ylabel('modes captured' if toy else 'FID (project classifier, test split)')
+  ax.set_ylabel(protocol.label)
   search = ('random lr, beta1, seed' if _HYPERPARAMETERS.value == 'random' else
             "each loss's published settings, seeds")
-  length = f', {_EPOCHS.value:g} epochs' if _EPOCHS.value is not None and not toy else ''
+  by_epochs = _EPOCHS.value is not None and not protocol.toy
+  length = f', {_EPOCHS.value:g} epochs' if by_epochs else ''
   ax.set_title(f'{dataset}: {len(rows[0]["runs"])} runs per method ({search}{length})')
   plt.setp(ax.get_xticklabels(), rotation=30)
   fig.tight_layout()
@@ -222,11 +228,11 @@ def summarize(dataset, rows, workdir):
     fig, ax = plt.subplots(figsize=(7, 4))
     for row, colour in zip(rows, plt.rcParams['axes.prop_cycle'].by_key()['color']):
       for i, run in enumerate(row['runs']):
-        ax.plot([p['epoch'] for p in run['curve']], [p['fid'] for p in run['curve']], 'o-',
+        ax.plot([p['epoch'] for p in run['curve']], [p[key] for p in run['curve']], 'o-',
                 color=colour, alpha=0.8, label=row['method'] if i == 0 else None)
     ax.set_yscale('log')
     ax.set_xlabel('epoch')
-    ax.set_ylabel('FID (project classifier, test split)')
+    ax.set_ylabel(protocol.label)
     ax.set_title(f'{dataset}: each run (one colour per method)')
     ax.legend()
     fig.tight_layout()
@@ -257,10 +263,10 @@ def main(argv):
     rng = np.random.default_rng(0)
     rows = [run_method(dataset, method, rng) for method in _METHODS.value]
     total_runs += sum(len(r['runs']) for r in rows)
-    table = summarize(dataset, rows, workdir)
+    protocol = protocol_of(base_config(dataset))
+    table = summarize(dataset, rows, workdir, protocol)
     report[dataset] = {'table': table, 'rows': rows}
-    key = 'modes' if dataset in ('ring8', 'grid25') else 'FID'
-    print(f'{dataset}: best / median {key} per method' +
+    print(f'{dataset}: best / median {protocol.short} per method' +
           (f'; published: {PACGAN_TABLE1[dataset]}' if dataset in PACGAN_TABLE1 else ''))
     for entry in table:
       extra = (f'  mean {entry["mean_modes"]:.1f} modes, {entry["mean_high_quality_percent"]:.1f}% HQ'

@@ -20,6 +20,7 @@ from conftest import SHARED_DATASETS, SHARED_TFDS, assert_trees_equal, tiny_conf
 from gan_jax import structures
 from gan_jax.errors import ConfigError
 from gan_jax.run.config import base_config, validate
+from gan_jax.structures.base import StudyProtocol
 from gan_jax.run.train import train_and_evaluate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -65,6 +66,25 @@ def load_config(structure):
 def test_every_registered_structure_has_a_config():
   assert set(structures.REGISTRY) == set(CONFIG_FILES), (set(structures.REGISTRY),
                                                           set(CONFIG_FILES))
+
+
+@pytest.mark.parametrize('structure', sorted(CONFIG_FILES))
+def test_what_scripts_ask_every_entry_it_answers(structure):
+  """study.py, planar_study.py and the VAE study ask the entry, never its name: every entry
+  answers, with a protocol or a one-line ConfigError (the defaults of gan_jax.structures.base)."""
+  entry, config = structures.REGISTRY[structure], load_config(structure)
+  assert entry.vae_likelihood in ('gaussian', 'bernoulli')
+  try:
+    protocol = entry.study_protocol(config)
+    assert isinstance(protocol, StudyProtocol) and protocol.metric
+  except ConfigError as error:
+    assert 'has no protocol in experiments/study.py' in str(error)
+  try:
+    entry.check_draws(config)
+  except ConfigError as error:   # and then evaluate_draws refuses the same way, sampling nothing
+    with pytest.raises(ConfigError, match='no protocol of independent draws'):
+      entry.evaluate_draws(lambda n, seed: pytest.fail('sampled'), config)
+    assert '\n' not in str(error)
 
 
 def _overrides(config):

@@ -11,6 +11,7 @@ import numpy as np
 from gan_jax.lecture import vae
 from gan_jax.run import evaluation
 from gan_jax.run.config import adam, build_gan, n_critic
+from gan_jax import structures
 from gan_jax.structures import make_data
 from gan_jax.data.images import to_model_range
 from gan_jax.lecture.autoencoder import Decoder, Encoder
@@ -79,7 +80,7 @@ def train_vae_population(config, seeds: Sequence[int], num_steps: int, latent_di
                          checkpoint_steps: Sequence[int] = (), checkpoint: Optional[Checkpoint] = None):
   """K VAEs (or auto-encoders) on the configured data, vmapped; returns (model, states, seconds)."""
   example_shape, batches = _population_batches(config, seeds)
-  likelihood = 'bernoulli' if len(example_shape) == 3 else 'gaussian'
+  likelihood = structures.get(config).vae_likelihood   # the entry's, not guessed from the shape
   model = make_vae(example_shape, likelihood, latent_dim, learning_rate, config.batch_size,
                    variational)
   states = jax.tree.map(lambda *x: jnp.stack(x), *[

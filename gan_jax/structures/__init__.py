@@ -1,11 +1,11 @@
 """The structure registry: one entry per kind of output G makes (points, images, labelled images,
 token sequences, graphs), holding everything a run needs from it.
 
-The trainer, `experiments/evaluate.py`, `experiments/sample.py` and config validation look the
-entry up once, by `config.structure`, and never compare a structure's name anywhere else
-(tests/test_layout.py checks it). A new kind of output is one `Structure` subclass (plus its own
-model, data and metric files) passed to `register`; a test parameterized over `REGISTRY` then
-gives it the same guarantees as every other (tests/test_structures.py).
+The trainer, the scripts and config validation look the entry up once, by `config.structure`,
+and ask it; a structure's name decides nothing anywhere else, nor another entry's name in an
+entry (tests/test_layout.py checks it). A new kind of output is one `Structure` subclass (plus
+its own model, data and metric files) passed to `register`; a test parameterized over
+`REGISTRY` then gives it the same guarantees as every other (tests/test_structures.py).
 """
 
 import importlib.util

@@ -31,6 +31,19 @@ class Data(NamedTuple):
     return tuple(x.shape)
 
 
+class StudyProtocol(NamedTuple):
+  """How experiments/study.py (Lucic et al. 2018, small) trains, ranks and reports runs of one
+  kind of output: the entry says it, so the script never tells kinds apart by the data's name."""
+  metric: str                  # the evaluate() field runs are ranked by
+  label: str                   # its axis label in the figures
+  short: str                   # its name in the printout
+  higher_is_better: bool
+  digits: int                  # decimals of each run's value in the printout
+  toy: bool = False            # toy data: --toy_steps, lr around 1e-3, 2,500 samples scored, a
+                               # 2-d VAE code; no --epochs curve and no tuned settings
+  means: tuple = ()            # (table field, evaluate() field): run means the table adds
+
+
 class Structure:
   """One kind of output. Subclasses override what differs; the defaults fit an unconditional G
   whose samples are float arrays.
@@ -39,6 +52,7 @@ class Structure:
     name: the value of `config.structure` that selects it.
     encoding: one line on what `experiments/sample.py` writes for it (README quotes these).
     eval_samples: the sample size `experiments/evaluate.py` scores by default.
+    vae_likelihood: the pixel-wise likelihood of a VAE of this data (gan_jax.run.study).
   """
   name: str = ''
   encoding: str = ''
@@ -46,6 +60,7 @@ class Structure:
   # The values of config.model.name it builds: config validation accepts a model.name only if
   # some registered entry builds it, whatever the run's structure.
   model_names: tuple = ()
+  vae_likelihood: str = 'gaussian'   # images: 'bernoulli' (gan_jax.lecture.autoencoder.Decoder)
 
   # --- configuration -----------------------------------------------------------------------
   def config_fields(self):
@@ -105,6 +120,22 @@ class Structure:
 
   def check_evaluable(self, config) -> None:
     """A ConfigError before training when evaluation during training cannot work."""
+
+  def check_draws(self, config) -> None:
+    """A ConfigError before a script trains for `evaluate_draws` when the structure has none."""
+    raise ConfigError(f"structure {self.name!r} has no protocol of independent draws (SPECTRE's, "
+                      'of graphs); use a graph config')
+
+  def evaluate_draws(self, sampler, config, seed: int = 0):
+    """A benchmark's protocol of independent draws scored against its test split (graphs:
+    SPECTRE's): (the scores, the first draw). sampler(n, seed) -> n samples in the encoding."""
+    self.check_draws(config)
+    raise NotImplementedError
+
+  def study_protocol(self, config) -> StudyProtocol:
+    """How experiments/study.py ranks and reports runs of this kind of output."""
+    raise ConfigError(f'structure {self.name!r} has no protocol in experiments/study.py; '
+                      'give --datasets of toy points or images')
 
   def save_samples(self, samples: np.ndarray, stem: str, title: str) -> list:
     """Writes stem.npy and a picture or text beside it; returns the paths written."""

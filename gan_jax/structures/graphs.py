@@ -150,6 +150,9 @@ class Graphs(Structure):
     return draw_samples(gan, state, num_samples, seed, generator,
                         batch_size=min(500, num_samples)).astype(np.float32)
 
+  def check_draws(self, config):
+    """SPECTRE's protocol applies to every graph config."""
+
   def evaluate_draws(self, sampler, config, seed=0):
     """SPECTRE's protocol for any graph model: `graphs.eval_draws` independent draws of
     `graphs.num_generated` graphs (default: one per test graph) scored against the test split

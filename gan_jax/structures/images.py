@@ -16,7 +16,7 @@ from gan_jax.metrics import features, fid, inception_score, kid, precision_recal
 from gan_jax.models.dcgan import DCGANDiscriminator, DCGANGenerator, latent_code
 from gan_jax.models.layers import DTYPES
 from gan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
-from gan_jax.structures.base import Data, Structure, register, step_batches
+from gan_jax.structures.base import Data, Structure, StudyProtocol, register, step_batches
 from gan_jax.tools import plots
 
 IMAGE_MODELS = ('dcgan', 'resnet')
@@ -73,6 +73,7 @@ class Images(Structure):
   name = 'images'
   encoding = 'float32 (N, H, W, C) images in [-1, 1]'
   model_names = IMAGE_MODELS
+  vae_likelihood = 'bernoulli'
 
   def validate(self, config):
     if config.data.name in toy.TOY_DATASETS:
@@ -139,6 +140,11 @@ class Images(Structure):
 
   def score_samples(self, samples, config):
     return image_metrics(samples, config)
+
+  def study_protocol(self, config):
+    """Lucic et al.'s: FID of each run, the least the best."""
+    return StudyProtocol('fid', 'FID (project classifier, test split)', 'FID',
+                         higher_is_better=False, digits=1)
 
   def save_samples(self, samples, stem, title):
     return save_image_samples(samples, stem, title)

@@ -173,6 +173,7 @@ class LabeledImages(Structure):
   encoding = ('float32 (N, H, W, C) images in [-1, 1]: a label run sampled with labels at their '
               'training shares, a completion run completing the first N test images')
   model_names = ('dcgan',)
+  vae_likelihood = 'bernoulli'
 
   def validate(self, config):
     model, loss = config.model, config.loss

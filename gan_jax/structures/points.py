@@ -11,7 +11,7 @@ from gan_jax.data import vectors as toy
 from gan_jax.errors import ConfigError
 from gan_jax.metrics import histogram_divergences, mode_coverage
 from gan_jax.models.vectors import MLPDiscriminator, MLPGenerator
-from gan_jax.structures.base import Data, Structure, register
+from gan_jax.structures.base import Data, Structure, StudyProtocol, register
 from gan_jax.tools import plots
 
 
@@ -66,6 +66,13 @@ class Points(Structure):
                                    len(samples)))
       return histogram_divergences(real, samples)
     return mode_coverage(samples, mixture)
+
+  def study_protocol(self, config):
+    """PacGAN's: the modes of a 2D mixture captured, the most the best."""
+    return StudyProtocol('modes_captured', 'modes captured', 'modes', higher_is_better=True,
+                         digits=0, toy=True,
+                         means=(('mean_modes', 'modes_captured'),
+                                ('mean_high_quality_percent', 'high_quality_percent')))
 
   def save_samples(self, samples, stem, title):
     samples = samples.astype(np.float32)
