@@ -71,6 +71,8 @@ def _inception(dataset: str, inception_weights: str) -> FeatureNetwork:
 
 
 NETWORKS = {'lenet': _lenet, 'inception': _inception}
+# How figures name each network's FID (the result files say `features`).
+DESCRIPTIONS = {'lenet': 'project classifier', 'inception': 'Inception-v3'}
 
 
 def network(name: str, dataset: str, inception_weights: str = '') -> FeatureNetwork:

@@ -1,6 +1,7 @@
 """Scoring and sampling a run, whatever its structure: each entry of gan_jax.structures holds
 its metrics (toy points: modes captured and high-quality share, 1D divergences; images: FID,
-KID, precision/recall, density/coverage, inception score in the project classifier's features;
+KID, precision/recall, density/coverage, inception score in the run's feature network,
+config.eval_features: the project classifier's or FID's Inception-v3;
 labelled images: accuracy, intra-FID, completion L1 and diversity; sequences: NLL-oracle and
 NLL-test; graphs: SPECTRE's MMDs and V.U.N.). This module restores a run and looks its
 structure up once."""

@@ -143,7 +143,8 @@ class Images(Structure):
 
   def study_protocol(self, config):
     """Lucic et al.'s: FID of each run, the least the best."""
-    return StudyProtocol('fid', 'FID (project classifier, test split)', 'FID',
+    features_name = features.DESCRIPTIONS[config.eval_features]
+    return StudyProtocol('fid', f'FID ({features_name}, test split)', 'FID',
                          higher_is_better=False, digits=1)
 
   def save_samples(self, samples, stem, title):
