@@ -329,3 +329,24 @@ def test_second_run_on_a_live_workdir_is_refused_and_a_stale_lock_taken_over(tmp
                          text=True, timeout=120)
   assert third.returncode == 0, third.stderr[-2000:]
   assert not os.path.exists(os.path.join(workdir, 'run.lock'))
+
+
+def test_a_run_by_time_stops_evaluates_and_resumes_on_its_clock(tmp_path):
+  """train_minutes stops a run of unbounded steps on a logging step, saved with its minutes;
+  eval_every_minutes evaluates on the clock; a resumed run counts on from the saved minutes."""
+  config = _ring_config(num_steps=10 ** 6, log_every=10, checkpoint_every=10 ** 6,
+                        train_minutes=0.08, eval_every_minutes=0.02)
+  first = int(train_and_evaluate(config, str(tmp_path), quiet=True).step)
+  assert 0 < first < 10 ** 6 and first % 10 == 0
+  assert Checkpointer(str(tmp_path / 'checkpoints'), 3).steps()[-1] == first
+  clock = {int(k): v for k, v in json.load(open(tmp_path / 'train_clock.json')).items()}
+  assert clock[first] >= 0.08 * 60
+  records = [json.loads(line) for line in open(tmp_path / 'metrics.jsonl')]
+  evaluations = [r for r in records if any(k.startswith('eval/') for k in r)]
+  assert len(evaluations) >= 3   # at 0.02 (compiling included), 0.04, 0.06 minutes and the last
+  minutes = [r['train_minutes'] for r in evaluations]
+  assert minutes == sorted(minutes) and minutes[-1] >= 0.08
+  config.train_minutes = 0.12
+  second = int(train_and_evaluate(config, str(tmp_path), quiet=True).step)
+  clock = {int(k): v for k, v in json.load(open(tmp_path / 'train_clock.json')).items()}
+  assert second > first and 0.12 * 60 <= clock[second] < clock[first] + 0.12 * 60

@@ -29,6 +29,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.structure_module = ''        # a .py file registering a structure defined outside gan_jax
   c.seed = 0
   c.num_steps = 2000             # G updates
+  c.train_minutes = 0.0          # > 0: also stop after this many minutes of training (wall clock,
+                                 #   drawing and evaluation excluded; resumes count on)
   c.batch_size = 64              # global, over all devices and hosts
   c.n_critic = ml_collections.config_dict.placeholder(int)   # D steps per G step; None: the loss's
   c.g_samples = 'fresh'          # the G step's samples: 'fresh', or 'reuse' the D step's (n_critic 1)
@@ -95,6 +97,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.checkpoint_every = 1000
   c.keep_checkpoints = 3
   c.eval_every = 0               # 0: no evaluation during training (see gan_jax.run.evaluation)
+  c.eval_every_minutes = 0.0     # > 0: also evaluate (and checkpoint) every this many training minutes
   c.eval_samples = 2500
   # Image metrics' feature network (gan_jax.metrics.features): 'lenet' (the project's MNIST and
   # Fashion-MNIST classifiers) or 'inception' (FID's Inception-v3, as papers report; needs the
@@ -144,6 +147,8 @@ def validate(config) -> None:
   require(config.data.image_size is None or config.data.image_size > 0,
           f'data.image_size must be positive, got {config.data.image_size}')
   require(config.eval_every >= 0, f'eval_every must be >= 0 (0 turns it off), got {config.eval_every}')
+  for name in ('train_minutes', 'eval_every_minutes'):
+    require(config[name] >= 0, f'{name} must be >= 0 (0 turns it off), got {config[name]}')
   require_choice('on_divergence', config.on_divergence, ('stop', 'rollback'))
   require(0.0 < config.rollback_lr_factor < 1.0,
           f'rollback_lr_factor must be in (0, 1), got {config.rollback_lr_factor}')

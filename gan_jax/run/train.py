@@ -1,7 +1,10 @@
 """The training loop that experiment scripts call: data, state, steps, checkpoints, logs, pictures."""
 
+import contextlib
+import json
 import os
 import sys
+import time
 
 import flax
 import jax
@@ -59,7 +62,7 @@ def train_and_evaluate(config, workdir: str, quiet: bool = False):
   """
   validate(config)
   structure = structures.get(config)
-  if config.eval_every:
+  if config.eval_every or config.eval_every_minutes:
     structure.check_evaluable(config)
   # Reads (and so checks) the data before the workdir exists: bad data writes nothing.
   example = structure.example(config)
@@ -95,19 +98,82 @@ def train_and_evaluate(config, workdir: str, quiet: bool = False):
   return state
 
 
+class TrainingClock:
+  """Wall-clock minutes of training, the budget of a run by time (config.train_minutes).
+
+  Drawing and evaluating stop the clock; checkpointing does not. The minutes at every saved
+  step are kept in <workdir>/train_clock.json, so a resumed run goes on counting from its
+  checkpoint (a workdir from before the clock existed resumes from 0)."""
+
+  def __init__(self, workdir: str, step: int, enabled: bool = True):
+    self.path = os.path.join(workdir, 'train_clock.json')
+    self.enabled = enabled
+    saved = {}
+    if os.path.exists(self.path):
+      with open(self.path) as f:
+        saved = {int(k): v for k, v in json.load(f).items()}
+    self._saved = {k: v for k, v in saved.items() if k <= step}
+    self._base = self._saved.get(step, 0.0)
+    self._start = time.perf_counter()
+    self._stopped = 0.0
+
+  def minutes(self) -> float:
+    return (self._base + time.perf_counter() - self._start - self._stopped) / 60.0
+
+  @contextlib.contextmanager
+  def stopped(self):
+    start = time.perf_counter()
+    try:
+      yield
+    finally:
+      self._stopped += time.perf_counter() - start
+
+  def save(self, step: int) -> None:
+    if not self.enabled:
+      return
+    self._saved[int(step)] = self.minutes() * 60.0
+    with open(self.path + '.tmp', 'w') as f:
+      json.dump({str(k): v for k, v in sorted(self._saved.items())}, f)
+    os.replace(self.path + '.tmp', self.path)
+
+
+def _timed_decisions(config, clock, next_eval: float):
+  """(out of time, evaluation due by minutes), decided by the chief and shared by every host, so
+  that all hosts stop and evaluate at the same step. Called on logging steps only, after the
+  device has caught up, so the minutes count finished work."""
+  minutes = clock.minutes()
+  decision = np.array([config.train_minutes > 0 and minutes >= config.train_minutes,
+                       config.eval_every_minutes > 0 and minutes >= next_eval])
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils
+    decision = multihost_utils.broadcast_one_to_all(decision)
+  return bool(decision[0]), bool(decision[1])
+
+
 def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_chief):
   step = int(state.step)
   device_state = run.to_devices(state)
   batches = prefetch(data.batches, step, config.num_steps)
   last_saved = step if checkpointer.steps() else None
+  clock = TrainingClock(workdir, step, enabled=is_chief)
+  by_time = config.train_minutes > 0 or config.eval_every_minutes > 0
+  every = config.eval_every_minutes
+  next_eval = (int(clock.minutes() / every) + 1) * every if every else float('inf')
   while step < config.num_steps:
     device_state, metrics = run.step_fn(device_state, next(batches))
     step += 1
-    last = step == config.num_steps
+    out_of_time = timed_eval = False
+    if by_time and step % config.log_every == 0:
+      jax.block_until_ready(metrics)
+      out_of_time, timed_eval = _timed_decisions(config, clock, next_eval)
+      if timed_eval:
+        next_eval = (int(clock.minutes() / every) + 1) * every
+    last = step == config.num_steps or out_of_time
     logging = step % config.log_every == 0 or last
-    saving = step % config.checkpoint_every == 0 or last
+    saving = step % config.checkpoint_every == 0 or last or timed_eval
     drawing = is_chief and (step % config.sample_every == 0 or last)
-    evaluating = is_chief and config.eval_every and (step % config.eval_every == 0 or last)
+    evaluating = is_chief and bool(config.eval_every or every) and (
+        (config.eval_every and step % config.eval_every == 0) or timed_eval or last)
     if not (logging or saving or drawing or evaluating):
       continue
     state = run.from_devices(device_state)   # device 0's copy, taken once, off the hot path
@@ -130,22 +196,28 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
         continue
     if logging:
       rates = learning_rates(state)
-      writer.write(step, jax.device_get({**metrics, **rates}))
+      writer.write(step, {**jax.device_get({**metrics, **rates}), 'train_minutes': clock.minutes()})
     if drawing:
       which = 'EMA G' if config.shown_generator == 'ema' else 'raw G'
-      run.structure.draw(run.gan, state, config, data, fixed_z,
-                         os.path.join(workdir, 'samples', f'step_{step:07d}'),
-                         f'{which}, step {step}')
+      with clock.stopped():
+        run.structure.draw(run.gan, state, config, data, fixed_z,
+                           os.path.join(workdir, 'samples', f'step_{step:07d}'),
+                           f'{which}, step {step}')
     if evaluating:
-      results = run.structure.evaluate(run.gan, state, config, config.eval_samples, config.seed,
-                                       config.shown_generator)
+      with clock.stopped():
+        results = run.structure.evaluate(run.gan, state, config, config.eval_samples,
+                                         config.seed, config.shown_generator)
       generator = results.pop('generator')   # in the key: which G these numbers describe
       # Numbers are logged; which features they are in is config.eval_features (config.json).
       results = {k: v for k, v in results.items() if np.ndim(v) == 0 and not isinstance(v, str)}
-      writer.write(step, {f'eval/{generator}/{k}': v for k, v in results.items()}, training=False)
+      writer.write(step, {**{f'eval/{generator}/{k}': v for k, v in results.items()},
+                          'train_minutes': clock.minutes()}, training=False)
     if saving:
       checkpointer.save(step, state)
+      clock.save(step)
       last_saved = step
+    if out_of_time:
+      break
   return run.from_devices(device_state)
 
 
