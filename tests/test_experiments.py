@@ -4,6 +4,7 @@ shares, resume and the scripts included, are in test_structures.py)."""
 import glob
 import importlib
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -56,6 +57,22 @@ def test_config_runs_two_steps(name, tmp_path, fake_images):
   assert os.path.exists(tmp_path / 'config.json')
   assert os.path.exists(tmp_path / 'plots' / 'curves.png')
   assert glob.glob(str(tmp_path / 'tensorboard' / 'events.out.tfevents.*'))
+
+
+@pytest.mark.parametrize('name', ['mnist_acgan', 'mnist_completion'])
+def test_evaluation_during_training_logs_its_numbers(name, tmp_path):
+  """Evaluation returns lists and dicts beside numbers (per-class accuracy); the log keeps the
+  numbers and the run goes on."""
+  if not os.path.isdir(SHARED_TFDS):
+    pytest.skip('shared data not available')
+  config = _tiny(importlib.import_module(f'experiments.configs.{name}').get_config(), 1)
+  config.eval_every, config.sample_every = 1, 100
+  train_and_evaluate(config, str(tmp_path), quiet=True)
+  records = [json.loads(line) for line in open(tmp_path / 'metrics.jsonl')]
+  evaluated = [r for r in records if any(k.startswith('eval/') for k in r)]
+  assert len(evaluated) == 1 and all(isinstance(v, float) for v in evaluated[0].values()
+                                     if not isinstance(v, int))
+  assert any('accuracy' in k for k in evaluated[0])
 
 
 OPTIONAL = {'torch_reference': 'torch', 'inception_reference': 'pytorch_fid'}   # script -> the

@@ -137,6 +137,11 @@ class TrainingClock:
     os.replace(self.path + '.tmp', self.path)
 
 
+def _is_number(value) -> bool:
+  return isinstance(value, (int, float, np.number)) or (
+      isinstance(value, (np.ndarray, jax.Array)) and value.ndim == 0)
+
+
 def _timed_decisions(config, clock, next_eval: float):
   """(out of time, evaluation due by minutes), decided by the chief and shared by every host, so
   that all hosts stop and evaluate at the same step. Called on logging steps only, after the
@@ -209,7 +214,7 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
                                          config.seed, config.shown_generator)
       generator = results.pop('generator')   # in the key: which G these numbers describe
       # Numbers are logged; which features they are in is config.eval_features (config.json).
-      results = {k: v for k, v in results.items() if np.ndim(v) == 0 and not isinstance(v, str)}
+      results = {k: v for k, v in results.items() if _is_number(v)}   # not lists, dicts, text
       writer.write(step, {**{f'eval/{generator}/{k}': v for k, v in results.items()},
                           'train_minutes': clock.minutes()}, training=False)
     if saving:
