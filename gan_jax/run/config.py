@@ -116,10 +116,11 @@ def base_config() -> ml_collections.ConfigDict:
   return c
 
 
-def validate(config) -> None:
+def validate(config, structure=None) -> None:
   """Raises ConfigError with a one-line fix for any value the run cannot use, before any work:
   the fields every run has, and every value of the shared fields only some structures read,
-  here; what the structure asks of them, and its own fields, in its registry entry."""
+  here; what the structure asks of them, and its own fields, in its registry entry.
+  `structure`: the config's entry when the caller has looked it up already."""
   def require(condition, message):
     if not condition:
       raise ConfigError(message)
@@ -130,7 +131,8 @@ def validate(config) -> None:
       value = value[part]
     require(value is not None and value > 0, f'{path} must be positive, got {value}')
 
-  structure = structures.get(config)
+  if structure is None:
+    structure = structures.get(config)
   for path in ('batch_size', 'model.z_dim', 'model.g_features', 'model.d_features',
                'model.mlp_depth', 'optim.lr', 'log_every', 'sample_every', 'checkpoint_every',
                'keep_checkpoints', 'eval_samples'):
@@ -229,12 +231,14 @@ def adam(learning_rate, b1, b2):
   return optax.inject_hyperparams(optax.adam)(learning_rate=learning_rate, b1=b1, b2=b2)
 
 
-def build_gan(config, example=None) -> GAN:
+def build_gan(config, example=None, structure=None) -> GAN:
   """The GAN a config describes: the settings every GAN has from the config, derived here once
   (objective, n_critic), and what differs by kind of output (models, preprocessing, condition,
   estimator, loss terms) from its structure entry. `example`: a zero example of the batch (or
-  its shape); by default the structure's own."""
-  structure = structures.get(config)
+  its shape); by default the structure's own. `structure`: the config's entry when the caller
+  has looked it up already (the trainer and load_run do, once per run)."""
+  if structure is None:
+    structure = structures.get(config)
   if example is None:
     example = structure.example(config)
   elif isinstance(example, tuple):
