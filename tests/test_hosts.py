@@ -34,7 +34,7 @@ CONFIGS = {
         '--config.model.z_dim=8', f'--config.data.data_dir={SHARED_TFDS}']),
     # Token sequences: every device samples its own rows, REINFORCE's rollouts included.
     'oracle_seqgan': ('oracle_seqgan.py', ['--config.batch_size=8', '--config.n_critic=1',
-                                           '--config.model.num_rollouts=2']),
+                                           '--config.sequences.num_rollouts=2']),
 }
 COMMON = ['--config.num_steps=2', '--config.checkpoint_every=2', '--config.log_every=1',
           '--config.sample_every=100', '--config.eval_every=0']
