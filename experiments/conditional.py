@@ -92,7 +92,7 @@ def train_and_score(run: str, workdir: str) -> dict:
 def label_grid(workdir: str, run: str, path: str, columns: int = 10) -> None:
   """G(z, y) with a row per class y and a column per z."""
   config, gan, state = evaluation.load_run(os.path.join(workdir, run), _DATA_DIR.value)
-  classes = config.model.num_classes
+  classes = config.labeled_images.num_classes
   z = jax.random.normal(jax.random.PRNGKey(config.seed), (columns, gan.z_dim))
   labels = np.repeat(np.arange(classes, dtype=np.int32), columns)
   images = generate(gan, state, z[np.arange(len(labels)) % columns],

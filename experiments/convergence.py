@@ -132,8 +132,9 @@ def main(argv):
   if _EPOCHS.value < 1 or _NUM_SAMPLES.value < 2 or (_STEPS_PER_EPOCH.value or 1) < 1:
     raise ConfigError('--epochs and --steps_per_epoch must be at least 1, --num_samples at '
                       'least 2')
-  structures.get(config).check_evaluable(config)
-  validate(config)
+  structure = structures.get(config)
+  structure.check_evaluable(config)
+  validate(config, structure)
   epoch_steps = _STEPS_PER_EPOCH.value or _epoch_steps(config)
   config.eval_every = 0
   config.log_every = min(config.log_every, epoch_steps)

@@ -45,9 +45,10 @@ def main(argv):
     config.eval_features = _FEATURES.value
   if _INCEPTION_WEIGHTS.value:
     config.inception_weights = os.path.expanduser(_INCEPTION_WEIGHTS.value)
-  structures.get(config).check_evaluable(config)   # one line before any sampling
+  structure = structures.get(config)
+  structure.check_evaluable(config)   # one line before any sampling
   start = time.perf_counter()
-  num_samples = _NUM_SAMPLES.value or structures.get(config).eval_samples
+  num_samples = _NUM_SAMPLES.value or structure.eval_samples
   results = evaluation.evaluate(gan, state, config, num_samples, config.seed, _GENERATOR.value)
   results['seconds'] = time.perf_counter() - start
   results['step'] = int(state.step)

@@ -205,7 +205,7 @@ def gan_config(module, steps_flag, init_path):
   if steps_flag.value is not None:
     config.num_steps = steps_flag.value
   if _ROLLOUTS.value is not None:
-    config.model.num_rollouts = _ROLLOUTS.value
+    config.sequences.num_rollouts = _ROLLOUTS.value
   config.model.init_generator = init_path
   config.eval_samples = _SAMPLES.value
   config.shown_generator = 'raw'
@@ -241,11 +241,11 @@ def run_gan(name, module, steps_flag, init_path, workdir, mle_point, phases, rep
       'config': f'experiments/configs/{module.__name__.split(".")[-1]}.py',
       'steps': int(state.step), 'batch_size': config.batch_size, 'n_critic': config.n_critic,
       'g_lr': config.optim.lr, 'd_lr': config.optim.d_lr, 'loss': config.loss.name,
-      'sequence_output': config.model.sequence_output,
-      **({'num_rollouts': config.model.num_rollouts}
-         if config.model.sequence_output == 'tokens' else
-         {'max_temperature': config.model.max_temperature,
-          'temperature_steps': config.model.temperature_steps}),
+      'sequence_output': config.sequences.sequence_output,
+      **({'num_rollouts': config.sequences.num_rollouts}
+         if config.sequences.sequence_output == 'tokens' else
+         {'max_temperature': config.sequences.max_temperature,
+          'temperature_steps': config.sequences.temperature_steps}),
       'nll_oracle': final['nll_oracle'], 'nll_test': final['nll_test'],
       'delta_nll_oracle_vs_mle': final['nll_oracle'] - mle_point['nll_oracle'],
       'delta_nll_test_vs_mle': final['nll_test'] - mle_point['nll_test'],

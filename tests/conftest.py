@@ -12,6 +12,7 @@ import pytest
 from gan_jax.core.objectives import get_objective
 from gan_jax.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from gan_jax.core.state import GAN, create_state
+from gan_jax.data.graphs import GRAPH_DATASETS
 
 # One JAX compilation cache for the whole test run, shared by both xdist workers and every
 # script a test starts (they inherit the environment): the suite compiles the same tiny programs
@@ -83,7 +84,7 @@ def tiny_config(config, num_steps=2):
     config.data.data_dir = SHARED_TFDS
   config.eval_samples = 200   # the metrics' code, not their precision, is under test
   if config.model.name == 'lstm':
-    config.model.num_rollouts = 2
-  if 'graphs' in config:
+    config.sequences.num_rollouts = 2
+  if config.data.name in GRAPH_DATASETS:
     config.graphs.g_hidden = (16,)
   return config

@@ -52,8 +52,8 @@ def two_kinds_of_images(monkeypatch):
 
 def test_pseudo_labels_replace_the_labels_and_set_the_prior(two_kinds_of_images):
   config = mnist_clusters.get_config()
-  config.data.pseudo_labels = config.model.num_classes = 2
-  labels = labeled_images.training_labels(config.data)
+  config.labeled_images.pseudo_labels = config.labeled_images.num_classes = 2
+  labels = labeled_images.training_labels(config)
   assert sorted(np.bincount(labels)) == [20, 80]
   assert len(set(labels[:80])) == 1 and len(set(labels[80:])) == 1
   batch = make_data(config, 1, batch_size=10, seed=0).batches(0)
@@ -63,15 +63,15 @@ def test_pseudo_labels_replace_the_labels_and_set_the_prior(two_kinds_of_images)
   drawn = labeled_images.prior_labels(config, 20000, seed=1)
   share = np.mean(drawn == labels[80])
   assert share == pytest.approx(0.2, abs=0.012)            # 4 standard errors
-  config.data.pseudo_labels = 0                            # the dataset's labels again
-  np.testing.assert_array_equal(labeled_images.training_labels(config.data), 7)
+  config.labeled_images.pseudo_labels = 0                  # the dataset's labels again
+  np.testing.assert_array_equal(labeled_images.training_labels(config), 7)
 
 
 def test_pseudo_labels_need_a_label_model_with_as_many_classes():
   validate(mnist_clusters.get_config())
-  for field, value in (('conditional', 'none'), ('num_classes', 10)):
+  for field, value in (('conditional', 'completion'), ('num_classes', 10)):
     config = mnist_clusters.get_config()
-    config.model[field] = value
+    config.labeled_images[field] = value
     with pytest.raises(ConfigError, match='pseudo_labels'):
       validate(config)
 
@@ -80,16 +80,16 @@ def test_a_pseudo_label_run_keeps_its_clusters_in_the_workdir(two_kinds_of_image
   """k-means runs once: the assignment is stored beside the checkpoints and read back by a
   restored run (evaluate.py, sample.py); a stored file that is not an assignment is refused."""
   config = tiny_config(mnist_clusters.get_config())
-  config.data.pseudo_labels = config.model.num_classes = 2
+  config.labeled_images.pseudo_labels = config.labeled_images.num_classes = 2
   config.eval_every = 0
   train_and_evaluate(config, str(tmp_path), quiet=True)
   path = tmp_path / labeled_images.PSEUDO_LABELS_FILE
   stored = np.load(path)
   assert sorted(np.bincount(stored)) == [20, 80]
   restored_config, _, _ = load_run(str(tmp_path))
-  assert restored_config.data.labels_file == str(path)
+  assert restored_config.labeled_images.labels_file == str(path)
   clusters._cached.cache_clear()
-  np.testing.assert_array_equal(labeled_images.training_labels(restored_config.data), stored)
+  np.testing.assert_array_equal(labeled_images.training_labels(restored_config), stored)
   np.save(path, np.full(100, 5))
   with pytest.raises(ConfigError, match='not an assignment to 2 clusters'):
-    labeled_images.training_labels(restored_config.data)
+    labeled_images.training_labels(restored_config)

@@ -195,15 +195,17 @@ def test_completion_keeps_the_visible_half_and_l1_alone_ignores_d():
 
 
 @pytest.mark.parametrize('change,message', [
-    (lambda c: setattr(c.model, 'conditional', 'film'), 'model.conditional'),
-    (lambda c: setattr(c.model, 'g_conditioning', 'film'), 'model.g_conditioning'),
-    (lambda c: setattr(c.model, 'num_classes', 1), 'num_classes'),
-    (lambda c: setattr(c.loss, 'class_weight', -1.0), 'class_weight'),
+    (lambda c: setattr(c.labeled_images, 'conditional', 'film'), 'labeled_images.conditional'),
+    (lambda c: setattr(c.labeled_images, 'conditional', 'none'), 'labeled_images.conditional'),
+    (lambda c: setattr(c.labeled_images, 'g_conditioning', 'film'),
+     'labeled_images.g_conditioning'),
+    (lambda c: setattr(c.labeled_images, 'num_classes', 1), 'num_classes'),
+    (lambda c: setattr(c.labeled_images, 'class_weight', -1.0), 'class_weight'),
     (lambda c: setattr(c.model, 'name', 'resnet'), "model.name='dcgan'"),
-    (lambda c: (setattr(c.model, 'conditional', 'completion'),
-                setattr(c.loss, 'adversarial_weight', 0.0), setattr(c.loss, 'l1_weight', 0.0)),
-     'completion needs'),
-    (lambda c: (setattr(c, 'structure', 'images'), setattr(c.model, 'conditional', 'none'),
+    (lambda c: (setattr(c.labeled_images, 'conditional', 'completion'),
+                setattr(c.loss, 'adversarial_weight', 0.0),
+                setattr(c.labeled_images, 'l1_weight', 0.0)), 'completion needs'),
+    (lambda c: (setattr(c, 'structure', 'images'), setattr(c.labeled_images, 'conditional', 'none'),
                 setattr(c.loss, 'adversarial_weight', 0.0)), 'conditional models'),
     (lambda c: setattr(c, 'structure', 'images'), "structure='labeled_images'"),
 ])

@@ -55,8 +55,8 @@ def test_peer_trains_on_the_same_batches(tmp_path, mnist_config):
 
 def test_a_pseudo_label_run_is_scored_and_sampled_as_a_model_of_p_x(tmp_path, shared_tfds):
   config = os.path.join(ROOT, 'experiments', 'configs', 'mnist_clusters.py')
-  record = _run(tmp_path, f'--config={config}', '--epochs=1', '--config.data.pseudo_labels=2',
-                '--config.model.num_classes=2', *TINY)
+  record = _run(tmp_path, f'--config={config}', '--epochs=1', '--config.labeled_images.pseudo_labels=2',
+                '--config.labeled_images.num_classes=2', *TINY)
   assert record['epochs'][0]['raw']['fid'] > 0 and record['epochs'][0]['ema']['fid'] > 0
   result = subprocess.run([sys.executable, os.path.join(ROOT, 'experiments', 'sample.py'),
                            f'--workdir={tmp_path}', '--num_samples=10', f'--data_dir={SHARED_TFDS}'],

@@ -107,9 +107,12 @@ _IMPORT_EACH = textwrap.dedent('''
 
 
 def test_every_experiment_script_imports():
-  modules = [os.path.basename(p)[:-3] for p in sorted(glob.glob(f'{ROOT}/experiments/*.py'))]
-  modules = [m for m in modules if m != '__init__']
-  assert 'train' in modules
+  """The protocols in experiments/ and the one-off measurements in experiments/diagnostics/."""
+  paths = sorted(glob.glob(f'{ROOT}/experiments/*.py') +
+                 glob.glob(f'{ROOT}/experiments/diagnostics/*.py'))
+  modules = [os.path.relpath(p, f'{ROOT}/experiments')[:-3].replace(os.sep, '.') for p in paths]
+  modules = [m for m in modules if not m.endswith('__init__')]
+  assert 'train' in modules and 'diagnostics.planar_drawing' in modules
   modules = [m for m in modules   # an optional extra that is not installed here is skipped
              if m not in OPTIONAL or importlib.util.find_spec(OPTIONAL[m]) is not None]
   result = subprocess.run([sys.executable, '-c', _IMPORT_EACH.format(modules=modules)],

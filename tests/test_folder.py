@@ -140,7 +140,8 @@ def test_a_labelled_folder_trains_a_projection_cgan(tmp_path):
   workdir = tmp_path / 'run'
   result = _script('train.py', f'--config={CONFIG}', f'--config.data.folder={tmp_path / "classes"}',
                    '--config.data.image_size=8', '--config.structure=labeled_images',
-                   '--config.model.conditional=projection', '--config.model.num_classes=2',
+                   '--config.labeled_images.conditional=projection',
+                   '--config.labeled_images.num_classes=2',
                    '--config.g_samples=fresh', f'--workdir={workdir}', *TINY)
   assert result.returncode == 0, result.stderr[-3000:]
   assert os.listdir(workdir / 'checkpoints') == ['2']
@@ -152,10 +153,10 @@ def test_labels_that_do_not_fit_the_model_stop_before_the_workdir(tmp_path):
   for name in ('a', 'b'):
     _write(tmp_path / 'classes' / name, '0.png', _constant(8, 8, 0))
   config = folder_dcgan.get_config()
-  config.structure, config.model.conditional = 'labeled_images', 'projection'
+  config.structure, config.labeled_images.conditional = 'labeled_images', 'projection'
   config.data.folder = str(tmp_path / 'classes')
-  with pytest.raises(ConfigError, match=r"data 'folder' has 2 classes but model.num_classes is "
-                     r'10; set --config.model.num_classes=2'):
+  with pytest.raises(ConfigError, match=r"data 'folder' has 2 classes but labeled_images.num_classes "
+                     r'is 10; set --config.labeled_images.num_classes=2'):
     train_and_evaluate(config, str(tmp_path / 'run'))
   config.data.folder = str(tmp_path / 'classes' / 'a')
   with pytest.raises(ConfigError, match=r"data 'folder' has no labels \(a folder has them as "

@@ -21,6 +21,8 @@ import numpy as np
 import pytest
 
 from conftest import SHARED_TFDS
+from gan_jax.data.hosts import host_rows
+from gan_jax.errors import ConfigError
 from gan_jax.run.evaluation import load_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -32,10 +34,28 @@ CONFIGS = {
         '--config.model.z_dim=8', f'--config.data.data_dir={SHARED_TFDS}']),
     # Token sequences: every device samples its own rows, REINFORCE's rollouts included.
     'oracle_seqgan': ('oracle_seqgan.py', ['--config.batch_size=8', '--config.n_critic=1',
-                                           '--config.model.num_rollouts=2']),
+                                           '--config.sequences.num_rollouts=2']),
 }
 COMMON = ['--config.num_steps=2', '--config.checkpoint_every=2', '--config.log_every=1',
           '--config.sample_every=100', '--config.eval_every=0']
+
+
+@pytest.mark.parametrize('count', [1, 2, 4, 8])
+def test_host_rows_split_the_global_batch_in_order(count):
+  """Every structure's data keeps host_rows of the global batch: the hosts' rows are disjoint
+  and, concatenated in process order, are the global batch in its order."""
+  batch = np.arange(100, 116)   # a global batch of 16 rows, values not positions
+  parts = [batch[host_rows(16, index, count)] for index in range(count)]
+  np.testing.assert_array_equal(np.concatenate(parts), batch)
+  assert all(len(part) == 16 // count for part in parts)
+  assert len(set().union(*map(set, parts))) == 16
+
+
+def test_host_rows_refuse_a_batch_that_does_not_split():
+  with pytest.raises(ConfigError, match='batch_size 10 does not split over 4 hosts'):
+    host_rows(10, 0, 4)
+  with pytest.raises(ConfigError, match='process_index'):
+    host_rows(8, 2, 2)
 
 
 def _free_port():

@@ -109,8 +109,11 @@ def test_config_builds_the_code_and_refuses_it_where_it_cannot_apply():
   validate(config)
   gan = build_gan(config, (28, 28, 1))
   assert [term.name for term in gan.terms] == ['code'] and gan.discriminator.code_categories == 10
-  for field, value in (('conditional', 'projection'), ('code_categories', 1)):
-    bad = mnist_infogan.get_config()
-    bad.model[field] = value
-    with pytest.raises(ConfigError, match='code_categories'):
-      validate(bad)
+  bad = mnist_infogan.get_config()
+  bad.images.code_categories = 1
+  with pytest.raises(ConfigError, match='images.code_categories'):
+    validate(bad)
+  bad = mnist_infogan.get_config()   # a code and a condition: two structures' settings
+  bad.labeled_images.conditional = 'projection'
+  with pytest.raises(ConfigError, match="set structure='labeled_images'"):
+    validate(bad)

@@ -95,7 +95,7 @@ _LEAVE_ONE_OUT_SCRIPT = textwrap.dedent('''
 
     config = tiny_config(oracle_seqgan.get_config())
     config.batch_size = 8
-    config.model.reward_baseline = 'leave_one_out'
+    config.sequences.reward_baseline = 'leave_one_out'
     # The config's estimator and loss with models small enough to compile in seconds; SGD, as
     # Adam's first step, lr * sign(g), would hide a difference of gradients.
     gan = dataclasses.replace(

@@ -21,7 +21,7 @@ import pytest
 from conftest import SHARED_TFDS, assert_trees_equal
 from gan_jax.run import train as train_lib
 from gan_jax.run.checkpoint import Checkpointer
-from gan_jax.run.config import base_config, build_gan, config_difference
+from gan_jax.run.config import base_config, build_gan, config_difference, validate, with_defaults
 from gan_jax.core.state import create_state
 from gan_jax.errors import DivergenceError
 from gan_jax.run.train import train_and_evaluate
@@ -181,6 +181,34 @@ def test_config_difference_names_the_first_differing_key():
   assert config_difference(saved, config) == 'config.seed: None there, 0 now'
 
 
+def test_a_config_saved_at_former_paths_reads_at_todays():
+  """A run or result saved before the structures' fields moved into config.<structure> (at
+  model.num_rollouts, loss.class_weight, data.pseudo_labels, ...) loads with each value at its
+  new path, and is no different from today's config of the same settings."""
+  from gan_jax import structures
+  config = base_config()
+  config.structure, config.data.name, config.model.name = 'sequences', 'oracle_lstm', 'lstm'
+  config.sequences.sequence_output, config.sequences.num_rollouts = 'gumbel', 4
+  config.labeled_images.class_weight = config.images.code_weight = 0.5
+  today = json.loads(config.to_json())
+  saved = {k: dict(v) if isinstance(v, dict) else v for k, v in today.items()}
+  for name, entry in structures.REGISTRY.items():   # the same settings at the former paths
+    for old, field in entry.former_paths.items():
+      section, key = old.split('.')
+      saved[section][key] = today[name][field]
+    if entry.former_paths:
+      del saved[name]
+  assert saved['model']['num_rollouts'] == 4 and saved['loss']['class_weight'] == 0.5
+  assert config_difference(saved, config) is None
+  loaded = with_defaults(saved)
+  assert json.loads(loaded.to_json()) == today
+  # A result of the planar study, saved before the move, is a valid graphs config today.
+  result = json.load(open(os.path.join(ROOT, 'experiments', 'results',
+                                       'planar_sides_seed1_70min.json')))
+  assert result['config']['model']['sequence_output'] == 'tokens'
+  validate(with_defaults(result['config']))
+
+
 def test_divergence_stops_naming_step_and_player(tmp_path, monkeypatch):
   config = _ring_config(num_steps=40, checkpoint_every=10, log_every=5)
   workdir = str(tmp_path / 'run')
@@ -217,12 +245,17 @@ BAD_INPUT = {
     'unknown structure': (['--config.structure=molecules'], "unknown structure 'molecules'"),
     'RelGAN with a negative top temperature': (
         ['--config.structure=sequences', '--config.data.name=oracle_lstm',
-         '--config.model.name=lstm', '--config.model.sequence_output=gumbel',
-         '--config.model.max_temperature=-1'], 'model.max_temperature'),
+         '--config.model.name=lstm', '--config.sequences.sequence_output=gumbel',
+         '--config.sequences.max_temperature=-1'], 'sequences.max_temperature'),
     'RelGAN schedule of 0 steps': (
         ['--config.structure=sequences', '--config.data.name=oracle_lstm',
-         '--config.model.name=lstm', '--config.model.temperature_steps=0'],
-        'model.temperature_steps must be >= 1'),
+         '--config.model.name=lstm', '--config.sequences.temperature_steps=0'],
+        'sequences.temperature_steps must be >= 1'),
+    'a field at its former path': (['--config.model.num_rollouts=2'],
+                                   'config.model.num_rollouts is now config.sequences.num_rollouts'),
+    "another structure's field": (['--config.labeled_images.conditional=acgan'],
+                                  "labeled_images.conditional='acgan' is a setting of structure "
+                                  "'labeled_images', not of this run's 'points'"),
     'unknown graph node order': (['--config.structure=graphs', '--config.data.name=planar',
                                   '--config.graphs.node_order=random'], 'graphs.node_order'),
     'negative learning rate': (['--config.optim.lr=-0.001'], 'optim.lr must be positive'),

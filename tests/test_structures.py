@@ -288,6 +288,18 @@ class _Series(_Points):
   dim = 16
 
 
+def test_a_run_and_a_restore_look_the_entry_up_once(monkeypatch, tmp_path):
+  """The trainer and load_run look the structure up once and pass the entry down (validate,
+  the example, build_gan, the data): no part of a run asks the registry again."""
+  from gan_jax.run.evaluation import load_run
+  lookups, get = [], structures.get
+  monkeypatch.setattr(structures, 'get', lambda config: lookups.append(1) or get(config))
+  train_and_evaluate(tiny_config(load_config('points')), str(tmp_path), quiet=True)
+  assert len(lookups) == 1
+  load_run(str(tmp_path))
+  assert len(lookups) == 2
+
+
 @pytest.fixture
 def registered():
   """Registers entries for one test and takes them out of the registry after it."""

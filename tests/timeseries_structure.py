@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gan_jax import keys, structures
+from gan_jax.data.hosts import host_rows
 from gan_jax.errors import ConfigError
 from gan_jax.structures.base import Data, Structure
 
@@ -58,11 +59,12 @@ class TimeSeries(Structure):
 
   def make_data(self, config, n_critic, process_index=0, process_count=1):
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), keys.DATA)
-    batch, local = config.batch_size, config.batch_size // process_count
+    batch = config.batch_size
+    rows = host_rows(batch, process_index, process_count)
 
     def batches(step):
       x = sines(jax.random.fold_in(key, step), n_critic * batch).reshape(n_critic, batch, LENGTH)
-      return np.asarray(x[:, process_index * local:(process_index + 1) * local])
+      return np.asarray(x[:, rows])
 
     return Data(self.example(config), batches)
 

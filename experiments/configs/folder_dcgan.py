@@ -4,10 +4,11 @@ python experiments/train.py --config experiments/configs/folder_dcgan.py \
     --config.data.folder=PATH --config.data.image_size=32 --workdir workdirs/folder
 
 Files directly in PATH are an unlabelled dataset; one subfolder per class gives labels, for a
-label-to-image run add --config.structure=labeled_images --config.model.conditional=projection
---config.model.num_classes=K (gan_jax.data.images.read_folder). Every image is centre-cropped
-and resized to data.image_size (DCGAN takes sides 4*2^k or 7*2^k: 28, 32, 64, ...); left unset,
-the images must all have one size, which is kept. Grayscale files train a 1-channel G, RGB files
+label-to-image run add --config.structure=labeled_images
+--config.labeled_images.conditional=projection --config.labeled_images.num_classes=K
+(gan_jax.data.images.read_folder). Every image is centre-cropped and resized to
+data.image_size (DCGAN takes sides 4*2^k or 7*2^k: 28, 32, 64, ...); left unset, the images
+must all have one size, which is kept. Grayscale files train a 1-channel G, RGB files
 a 3-channel one.
 
 Scored in FID's Inception features against the folder itself (every split of a folder is the

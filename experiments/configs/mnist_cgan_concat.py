@@ -10,5 +10,5 @@ from experiments.configs import mnist_cgan_projection
 
 def get_config():
   config = mnist_cgan_projection.get_config()
-  config.model.conditional = 'concat'
+  config.labeled_images.conditional = 'concat'
   return config

@@ -20,8 +20,8 @@ NUM_STEPS = 2811
 def get_config():
   config = mnist_dcgan.get_config()
   config.structure = 'labeled_images'
-  config.model.conditional = 'projection'
-  config.model.g_conditioning = 'embedding'
+  config.labeled_images.conditional = 'projection'
+  config.labeled_images.g_conditioning = 'embedding'
   config.num_steps = NUM_STEPS
   config.eval_every = 0          # experiments/conditional.py evaluates the final generator
   config.checkpoint_every = 500

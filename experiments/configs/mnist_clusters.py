@@ -20,8 +20,8 @@ CLUSTERS = 20
 def get_config():
   config = mnist_dcgan.get_config()
   config.structure = 'labeled_images'
-  config.model.conditional = 'concat'
-  config.model.g_conditioning = 'embedding'
-  config.model.num_classes = CLUSTERS
-  config.data.pseudo_labels = CLUSTERS
+  config.labeled_images.conditional = 'concat'
+  config.labeled_images.g_conditioning = 'embedding'
+  config.labeled_images.num_classes = CLUSTERS
+  config.labeled_images.pseudo_labels = CLUSTERS
   return config

@@ -16,7 +16,7 @@ NUM_STEPS = 1500
 def get_config():
   config = mnist_cgan_projection.get_config()
   config.num_steps = NUM_STEPS
-  config.model.conditional = 'completion'
-  config.loss.l1_weight = 100.0
+  config.labeled_images.conditional = 'completion'
+  config.labeled_images.l1_weight = 100.0
   config.loss.adversarial_weight = 1.0
   return config

@@ -11,9 +11,9 @@ from experiments.configs import oracle_seqgan
 
 def get_config():
   config = oracle_seqgan.get_config()
-  config.model.sequence_output = 'gumbel'
-  config.model.max_temperature = 100.0  # RelGAN's beta_max for its oracle runs: 2 ... 1000
-  config.model.temperature_steps = 2000
+  config.sequences.sequence_output = 'gumbel'
+  config.sequences.max_temperature = 100.0  # RelGAN's beta_max for its oracle runs: 2 ... 1000
+  config.sequences.temperature_steps = 2000
   config.loss.name = 'rsgan'            # RelGAN uses the relativistic standard loss
   # RelGAN: Adam 1e-4 for both players over thousands of steps; 1e-4 moved nothing in 300 steps
   # here (NLL-oracle 9.32 -> 9.28), so 5e-4 for a run that fits a CPU budget.

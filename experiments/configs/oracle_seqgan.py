@@ -14,9 +14,9 @@ def get_config():
   config.structure = 'sequences'
   config.data.name = 'oracle_lstm'
   config.model.name = 'lstm'
-  config.model.sequence_output = 'tokens'
-  config.model.num_rollouts = 4        # SeqGAN's rollout_num is 16: a quarter, for a CPU
-  config.model.reward_baseline = 'none'   # SeqGAN's; 'leave_one_out' is the unbiased ablation
+  config.sequences.sequence_output = 'tokens'
+  config.sequences.num_rollouts = 4        # SeqGAN's rollout_num is 16: a quarter, for a CPU
+  config.sequences.reward_baseline = 'none'   # SeqGAN's; 'leave_one_out' is the unbiased ablation
   config.model.z_dim = 1               # unused: the sampling noise is the generator's own
   # Reward of a completed sequence: -log(1 - D(x)), positive and increasing in D(x) like
   # SeqGAN's reward D(x) itself (the non-saturating log D(x) is negative everywhere).

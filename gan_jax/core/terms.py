@@ -7,8 +7,9 @@ to D's loss and logs it as `d_<name>`, the G step adds every `g_loss` to G's and
 A logged value is the term as added to the loss, weight included.
 
 A new term is one factory here, added to the GAN's `terms` by the structure entry that uses
-it, in its `gan_options`, from its config fields (gan_jax/structures/: images.py for InfoGAN,
-labeled_images.py for AC-GAN and pix2pix).
+it, in its `gan_options`, from its own config fields (gan_jax/structures/: images.py for InfoGAN,
+config.images.code_*; labeled_images.py for AC-GAN and pix2pix, config.labeled_images.*). A term
+belongs to one structure's section: the same weight never serves two variants.
 """
 
 from typing import Any, Callable, NamedTuple, Optional

@@ -1,6 +1,7 @@
 """Training data as a pure function of the step: toy mixtures (vectors.py), TFDS images or a
 folder of image files (images.py, clusters.py), the LSTM oracle's sequences (sequences.py),
-SPECTRE's graphs (graphs.py). Each structure of gan_jax.structures makes its batches from these."""
+SPECTRE's graphs (graphs.py). Each structure of gan_jax.structures makes its batches from these;
+every host keeps the rows of each global batch that hosts.py gives it."""
 
 import queue
 import threading

@@ -44,7 +44,8 @@ def _community_small(rng: np.random.Generator) -> nx.Graph:
 
 def delaunay_graph(points: np.ndarray) -> nx.Graph:
   """The Delaunay triangulation of `points` (n, 2) as a graph on nodes 0..n-1: how the planar
-  benchmark's graphs are made, and the reference planar_drawing.py holds G's own drawing to."""
+  benchmark's graphs are made, and the reference experiments/diagnostics/planar_drawing.py holds
+  G's own drawing to."""
   graph = nx.empty_graph(len(points))
   for a, b, c in Delaunay(points).simplices.tolist():
     graph.add_edges_from([(a, b), (b, c), (c, a)])

@@ -13,6 +13,7 @@ from typing import Optional
 
 import numpy as np
 
+from gan_jax.data.hosts import host_rows
 from gan_jax.errors import ConfigError
 
 
@@ -240,8 +241,7 @@ class ImageBatches:
     self.labels = None if labels is None else np.asarray(labels, np.int32)
     self.batch_size = batch_size
     self.seed = seed
-    self.local_size = batch_size // process_count
-    self.local_start = process_index * self.local_size
+    self.rows = host_rows(batch_size, process_index, process_count)
     self.batches_per_epoch = len(images) // batch_size
     self._epoch, self._order = -1, None
 
@@ -261,7 +261,7 @@ class ImageBatches:
     epoch, position = divmod(index, self.batches_per_epoch)
     start = position * self.batch_size
     ordered = np.sort(self._permutation(epoch)[start:start + self.batch_size])
-    return ordered[self.local_start:self.local_start + self.local_size]
+    return ordered[self.rows]
 
   def batch(self, index: int):
     """This host's part of global batch `index`: images, or images with their labels."""

@@ -296,8 +296,9 @@ def widest_angle_rule(positions: np.ndarray, first: np.ndarray, second: np.ndarr
   node k sees it on one side of the line plus the widest on the other is below pi, reading only
   thirds[q] (P, K) where valid. With every other node as a third this is the empty-circle
   (Delaunay) rule on `positions` (n, 2), the planar data's; with fewer it says what a generator
-  that reads only those third nodes can get right at best (experiments/planar_neighbours.py).
-  A metric-side reference: no generator computes it."""
+  that reads only those third nodes can get right at best
+  (experiments/diagnostics/planar_neighbours.py). A metric-side reference: no generator computes
+  it."""
   pk = positions[thirds]                                                # (P, K, 2)
   da, db = positions[first][:, None] - pk, positions[second][:, None] - pk
   angle = np.arctan2(da[..., 0] * db[..., 1] - da[..., 1] * db[..., 0], np.sum(da * db, -1))

@@ -177,18 +177,21 @@ class CompletionGenerator(nn.Module):
     return jnp.where(visible_mask(height), visible, out)
 
 
-def build_conditional(model_config, data_shape):
-  """(generator, discriminator) of `model_config.conditional` for images of `data_shape`."""
-  kind = model_config.conditional
+def build_conditional(model_config, conditional_config, data_shape):
+  """(generator, discriminator) of `conditional_config.conditional` (the labelled-images fields:
+  conditional, num_classes, g_conditioning) with the layers of `model_config`, for images of
+  `data_shape`."""
+  kind = conditional_config.conditional
   if model_config.name != 'dcgan':
-    raise ValueError(f"model.conditional={kind!r} uses DCGAN's layers: set model.name='dcgan'")
+    raise ValueError(f"labeled_images.conditional={kind!r} uses DCGAN's layers: set "
+                     "model.name='dcgan'")
   dtype = None if model_config.compute_dtype == 'float32' else jnp.bfloat16
   d_kind = 'concat' if kind == 'completion' else kind
   discriminator = ConditionalDiscriminator(
-      d_kind, model_config.num_classes, model_config.d_features, model_config.d_batch_norm,
+      d_kind, conditional_config.num_classes, model_config.d_features, model_config.d_batch_norm,
       model_config.spectral_norm, dtype=dtype, resample=model_config.resample)
   if kind == 'completion':
     return CompletionGenerator(data_shape, model_config.g_features, dtype=dtype), discriminator
-  return (LabelGenerator(data_shape, model_config.g_features, model_config.num_classes,
-                         model_config.g_conditioning, dtype=dtype,
+  return (LabelGenerator(data_shape, model_config.g_features, conditional_config.num_classes,
+                         conditional_config.g_conditioning, dtype=dtype,
                          resample=model_config.resample), discriminator)

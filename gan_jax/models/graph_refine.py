@@ -96,8 +96,8 @@ def third_nodes(p, nodes, first, second, neighbours: int, per_side: bool):
   Delaunay rule of the data looks at the widest-angled point on each side, and where one side
   is crowded (the border, long edges) the plain nearest set holds none of the other side's
   points. On uniform points that rule restricted to the 16 nearest adds 2.3 edges per 64-node
-  graph, restricted to 8 per side 0.06 (experiments/planar_neighbours.py, 50 point sets): a
-  ceiling on what G can learn, not a rule given to it. The choice carries no gradient
+  graph, restricted to 8 per side 0.06 (experiments/diagnostics/planar_neighbours.py, 50 point
+  sets): a ceiling on what G can learn, not a rule given to it. The choice carries no gradient
   (positions move the messages, not the selection).
   """
   n = p.shape[1]

@@ -61,14 +61,43 @@ def _fail(message: str, status: int):
   sys.exit(status)
 
 
+def _overrides(argv) -> list:
+  """The dotted keys a command line sets (`--config.model.z_dim=8` -> 'config.model.z_dim')."""
+  keys = [arg[2:].split('=', 1)[0] for arg in argv[1:] if arg.startswith('--')]
+  return [key for key in keys if '.' in key]
+
+
+def _moved(argv):
+  """'config.model.num_rollouts is now config.sequences.num_rollouts' for the first override
+  naming a field's former path (gan_jax.run.config.moved_paths), else None."""
+  keys = _overrides(argv)
+  if not keys:
+    return None
+  from gan_jax.run.config import moved_paths   # on bad input only: it imports the registry
+  moved = moved_paths()
+  for key in keys:
+    flag, _, path = key.partition('.')
+    if path in moved:
+      return f'{key} is now ' + ' or '.join(f'{flag}.{new}' for new in moved[path])
+  return None
+
+
 def _parse_flags(argv):
   try:
     return flags.FLAGS(argv)
   except (AttributeError, KeyError) as error:   # ml_collections: a config key that does not exist
+    moved = _moved(argv)
+    if moved:
+      _fail(moved, EXIT_BAD_INPUT)
     words = str(error).replace('\\n', ' ').replace('\\', '').replace("'", '').split()
+    name = words[0].strip('"') if words else repr(error)
+    named = [key for key in _overrides(argv) if key.rsplit('.', 1)[-1] == name]
     hint = f" ({' '.join(words[1:])})" if len(words) > 1 else ''
-    _fail(f'unknown config key {words[0] if words else error!r}{hint}', EXIT_BAD_INPUT)
+    _fail(f'unknown config key {named[0] if len(named) == 1 else name!r}{hint}', EXIT_BAD_INPUT)
   except (flags.Error, TypeError, ValueError) as error:
+    moved = _moved(argv)
+    if moved:
+      _fail(moved, EXIT_BAD_INPUT)
     message = ' '.join(str(error).split())
     _fail(f'{message} (see --helpfull for the flags)', EXIT_BAD_INPUT)
 

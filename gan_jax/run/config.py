@@ -9,15 +9,11 @@ from flax import traverse_util
 
 from gan_jax import structures
 from gan_jax.core import objectives
-from gan_jax.core.estimators import REWARD_BASELINES
 from gan_jax.core.state import GAN
 from gan_jax.errors import ConfigError, require_choice
 from gan_jax.metrics import features
-from gan_jax.models.conditional import G_CONDITIONING
 from gan_jax.models.dcgan import RESAMPLE
 from gan_jax.models.layers import DTYPES
-from gan_jax.models.sequences import OUTPUTS
-from gan_jax.structures.labeled_images import CONDITIONS
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -45,10 +41,6 @@ def base_config() -> ml_collections.ConfigDict:
   # data.name 'folder': your own PNG/JPEG files, one subfolder per class or none (unlabelled);
   # see gan_jax.data.images.read_folder.
   c.data.folder = ''
-  # k > 0: label-to-image models train on k-means clusters of the pixels instead of the labels
-  # (gan_jax.data.clusters; model.num_classes = k): an unsupervised model of p(x).
-  c.data.pseudo_labels = 0
-  c.data.labels_file = ''        # set by the run: where a pseudo-label run keeps its clusters
 
   c.model = ml_collections.ConfigDict()
   c.model.name = 'mlp'           # mlp | dcgan | resnet | lstm: Structure.model_names
@@ -60,21 +52,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.spectral_norm = False
   c.model.compute_dtype = 'float32'      # or bfloat16 (params stay float32)
   c.model.resample = 'space_to_depth'    # dcgan: or lax (nn.Conv/ConvTranspose: same params, outputs)
-  c.model.sequence_output = 'tokens'     # lstm: 'tokens' (REINFORCE, rollouts) or 'gumbel' (RelGAN)
-  c.model.num_rollouts = 16              # lstm tokens: Monte Carlo completions per prefix
-  c.model.reward_baseline = 'none'       # lstm tokens: 'none' (SeqGAN) or 'leave_one_out'
-  c.model.max_temperature = 100.0        # lstm gumbel: RelGAN's beta_max, reached after
-  c.model.temperature_steps = 5000       #   this many G steps (beta_n = beta_max ** (n / N))
   c.model.init_generator = ''            # a msgpack of G's params to start from (MLE pre-training)
-  # Conditional generation (dcgan, labelled TFDS images): 'none'; label to image with D 'concat'
-  # (cGAN), 'projection' (Miyato & Koyama) or 'acgan'; or 'completion' (the lower half given
-  # the upper, pix2pix's pair). See gan_jax/models/conditional.py.
-  c.model.conditional = 'none'
-  c.model.g_conditioning = 'embedding'   # label to image: a class vector beside z, or 'batch_norm'
-  c.model.num_classes = 10
-  # InfoGAN (dcgan, unconditional): G reads a categorical code of this many values from z and
-  # D's second head recovers it (loss.class_weight: their lambda). 0: none.
-  c.model.code_categories = 0
 
   c.loss = ml_collections.ConfigDict()
   c.loss.name = 'non_saturating'
@@ -82,9 +60,6 @@ def base_config() -> ml_collections.ConfigDict:
   c.loss.penalty_weight = ml_collections.config_dict.placeholder(float)
   c.loss.weight_clip = ml_collections.config_dict.placeholder(float)
   c.loss.adversarial_weight = 1.0   # G's weight on the adversarial loss (completion: 0 = L1 alone)
-  c.loss.class_weight = 1.0         # acgan: weight of the classification terms; InfoGAN: lambda
-  c.loss.d_classifies_fakes = True  # acgan: D's class loss on G's samples too (False: real only)
-  c.loss.l1_weight = 100.0          # completion: G's weight on mean |G(c, z) - x| (pix2pix)
 
   c.optim = ml_collections.ConfigDict()
   c.optim.lr = 1e-4              # G's learning rate (and D's unless d_lr is set)
@@ -108,7 +83,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.shown_generator = 'ema'      # the G that sample grids and evaluation show: 'ema' or 'raw'
   c.on_divergence = 'stop'       # stop | rollback (restore last checkpoint, lower lr)
   c.rollback_lr_factor = 0.5
-  # Each structure's own settings, as config.<structure name> (e.g. config.graphs).
+  # Each structure's own settings, as config.<structure name>: config.sequences (REINFORCE or
+  # Gumbel-softmax), config.images (InfoGAN's code), config.labeled_images (the condition, its
+  # loss terms, pseudo-labels), config.graphs. A run may set only its own structure's.
   for name, entry in structures.REGISTRY.items():
     fields = entry.config_fields()
     if fields is not None:
@@ -116,10 +93,12 @@ def base_config() -> ml_collections.ConfigDict:
   return c
 
 
-def validate(config) -> None:
+def validate(config, structure=None) -> None:
   """Raises ConfigError with a one-line fix for any value the run cannot use, before any work:
-  the fields every run has, and every value of the shared fields only some structures read,
-  here; what the structure asks of them, and its own fields, in its registry entry."""
+  the fields every run has, every value of the shared fields only some structures read, and
+  every other structure's section left at its defaults, here; what the structure asks of the
+  shared fields, and its own section, in its registry entry.
+  `structure`: the config's entry when the caller has looked it up already."""
   def require(condition, message):
     if not condition:
       raise ConfigError(message)
@@ -130,7 +109,8 @@ def validate(config) -> None:
       value = value[part]
     require(value is not None and value > 0, f'{path} must be positive, got {value}')
 
-  structure = structures.get(config)
+  if structure is None:
+    structure = structures.get(config)
   for path in ('batch_size', 'model.z_dim', 'model.g_features', 'model.d_features',
                'model.mlp_depth', 'optim.lr', 'log_every', 'sample_every', 'checkpoint_every',
                'keep_checkpoints', 'eval_samples'):
@@ -158,14 +138,16 @@ def validate(config) -> None:
           f'loss.penalty_weight must be >= 0, got {config.loss.penalty_weight}')
   require(config.loss.weight_clip is None or config.loss.weight_clip >= 0,
           f'loss.weight_clip must be >= 0 (0 = no clipping), got {config.loss.weight_clip}')
-  for name in ('adversarial_weight', 'class_weight', 'l1_weight'):
-    require(config.loss[name] >= 0, f'loss.{name} must be >= 0, got {config.loss[name]}')
+  require(config.loss.adversarial_weight >= 0,
+          f'loss.adversarial_weight must be >= 0, got {config.loss.adversarial_weight}')
   chosen = objective(config)
   require_choice('g_samples', config.g_samples, ('fresh', 'reuse'))
   require(config.g_samples == 'fresh' or n_critic(config) == 1,
           f"g_samples='reuse' needs n_critic=1 (got {n_critic(config)}): with more D steps G "
           "would be scored on the samples D was just trained to reject; use g_samples='fresh'")
-  _validate_shared_model_fields(config)
+  for path, choices in shared_choices().items():
+    require_choice(path, config.model[path.split('.')[1]], choices)
+  _refuse_other_sections(config, structure)
   structure.validate(config)
   require(not (chosen.needs_independent_examples and structure.d_normalizes_batch(config)),
           f'penalty {chosen.penalty!r} differentiates D per example, which BatchNorm couples; '
@@ -173,41 +155,55 @@ def validate(config) -> None:
 
 
 def shared_choices() -> dict:
-  """The closed sets of base_config()'s model.* fields that only some structures read.
-  model.name: every name a registered entry builds (Structure.model_names)."""
+  """The closed sets of base_config()'s model.* fields that only some structures read, checked
+  whatever the structure: a value no run can use is refused in one line, never ignored by the
+  entries that do not read it. model.name: every name a registered entry builds."""
   return {
       'model.name': sorted({n for entry in structures.REGISTRY.values()
                             for n in entry.model_names}),
       'model.compute_dtype': sorted(DTYPES),
       'model.resample': RESAMPLE,
-      'model.sequence_output': OUTPUTS,
-      'model.reward_baseline': REWARD_BASELINES,
-      'model.conditional': ('none', *CONDITIONS),
-      'model.g_conditioning': G_CONDITIONING,
   }
 
 
-def _validate_shared_model_fields(config) -> None:
-  """Shared fields read by some structures only, checked whatever the structure: a value no run
-  can use is refused in one line, never ignored by the entries that do not read it. Whether a
-  valid value fits the structure is its entry's check."""
-  for path, choices in shared_choices().items():
-    require_choice(path, config.model[path.split('.')[1]], choices)
-  model = config.model
-  for name in ('num_rollouts', 'temperature_steps'):
-    if model[name] < 1:
-      raise ConfigError(f'model.{name} must be >= 1, got {model[name]}')
-  if not model.max_temperature >= 1.0:
-    raise ConfigError("model.max_temperature (the largest inverse temperature, RelGAN's "
-                      f'beta_max) must be >= 1, got {model.max_temperature}')
-  if model.num_classes < 2:
-    raise ConfigError(f'model.num_classes must be at least 2, got {model.num_classes}')
-  if model.code_categories != 0 and model.code_categories < 2:
-    raise ConfigError('model.code_categories (InfoGAN) must be 0 (no code) or at least 2, '
-                      f'got {model.code_categories}')
-  if config.data.pseudo_labels < 0:
-    raise ConfigError("data.pseudo_labels must be >= 0 (0: the dataset's labels), got "
-                      f'{config.data.pseudo_labels}')
+def _refuse_other_sections(config, structure) -> None:
+  """Every other structure's section (config.<name>) must hold its defaults: a setting the
+  run's structure never reads is refused in one line, never silently ignored."""
+  for name, entry in structures.REGISTRY.items():
+    fields = entry.config_fields()
+    if entry is structure or fields is None or name not in config:
+      continue
+    now = traverse_util.flatten_dict(json.loads(config[name].to_json()), sep='.')
+    default = traverse_util.flatten_dict(json.loads(fields.to_json()), sep='.')
+    for key in sorted(set(now) | set(default)):
+      if now.get(key) != default.get(key):
+        raise ConfigError(f'{name}.{key}={now.get(key)!r} is a setting of structure {name!r}, '
+                          f'not of this run\'s {config.structure!r}: set '
+                          f'structure={name!r} or leave {name}.{key} at {default.get(key)!r}')
+
+
+def moved_paths() -> dict:
+  """Each former config path of a structure's field -> where it is now (config.<name>.<field>;
+  a former path shared by two variants, loss.class_weight, moved to both)."""
+  moved = {}
+  for name, entry in structures.REGISTRY.items():
+    for old, field in entry.former_paths.items():
+      moved.setdefault(old, []).append(f'{name}.{field}')
+  return moved
+
+
+def with_current_paths(saved: dict) -> dict:
+  """A saved config (a run's config.json, a result's 'config') with the fields it holds at a
+  former path moved to where they are now, where the saved config does not already hold them
+  there; the saved dict is left as it is."""
+  flat = traverse_util.flatten_dict(saved, keep_empty_nodes=True, sep='.')
+  for old, new_paths in moved_paths().items():
+    if old not in flat:
+      continue
+    value = flat.pop(old)
+    for new in new_paths:
+      flat.setdefault(new, value)
+  return traverse_util.unflatten_dict(flat, sep='.')
 
 
 def n_critic(config) -> int:
@@ -229,12 +225,14 @@ def adam(learning_rate, b1, b2):
   return optax.inject_hyperparams(optax.adam)(learning_rate=learning_rate, b1=b1, b2=b2)
 
 
-def build_gan(config, example=None) -> GAN:
+def build_gan(config, example=None, structure=None) -> GAN:
   """The GAN a config describes: the settings every GAN has from the config, derived here once
   (objective, n_critic), and what differs by kind of output (models, preprocessing, condition,
   estimator, loss terms) from its structure entry. `example`: a zero example of the batch (or
-  its shape); by default the structure's own."""
-  structure = structures.get(config)
+  its shape); by default the structure's own. `structure`: the config's entry when the caller
+  has looked it up already (the trainer and load_run do, once per run)."""
+  if structure is None:
+    structure = structures.get(config)
   if example is None:
     example = structure.example(config)
   elif isinstance(example, tuple):
@@ -260,7 +258,7 @@ def config_difference(saved: dict, config: ml_collections.ConfigDict):
   """None when `saved` (a run's config as its JSON holds it) equals `config`; else the first
   differing key with both values, e.g. 'config.seed: 0 there, 3 now', for a one-line refusal
   to go on with a workdir trained under other settings."""
-  was = traverse_util.flatten_dict(saved, keep_empty_nodes=True, sep='.')
+  was = traverse_util.flatten_dict(with_current_paths(saved), keep_empty_nodes=True, sep='.')
   now = traverse_util.flatten_dict(json.loads(config.to_json()), keep_empty_nodes=True,
                                    sep='.')
   differing = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
@@ -271,11 +269,12 @@ def config_difference(saved: dict, config: ml_collections.ConfigDict):
 
 
 def with_defaults(saved: dict) -> ml_collections.ConfigDict:
-  """A run's saved config.json completed with today's defaults for fields added since (a run
-  saved before `structure` existed gets the structure its data and model describe)."""
+  """A run's saved config.json completed with today's defaults for fields added since, its
+  fields saved at a former path read at today's (a run saved before `structure` existed gets
+  the structure its data and model describe)."""
   config = base_config()
   if 'structure' not in saved:
     saved = {**saved, 'structure': structures.legacy_structure(saved)}
-  config.update(saved)
+  config.update(with_current_paths(saved))
   return config
 

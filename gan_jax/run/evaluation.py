@@ -41,10 +41,13 @@ def sample_metrics(samples, config) -> dict:
   return structures.get(config).score_samples(samples, config)
 
 
-def gan_and_example(config):
-  """(the GAN `config` describes, a zero example of its batch) for evaluating or restoring it."""
-  example = structures.get(config).example(config)
-  return build_gan(config, example), example
+def gan_and_example(config, structure=None):
+  """(the GAN `config` describes, a zero example of its batch) for evaluating or restoring it;
+  `structure`: the config's entry when the caller has looked it up already."""
+  if structure is None:
+    structure = structures.get(config)
+  example = structure.example(config)
+  return build_gan(config, example, structure), example
 
 
 def load_run(workdir: str, data_dir=None):
@@ -55,8 +58,9 @@ def load_run(workdir: str, data_dir=None):
   config = with_defaults(json.load(open(path)))
   if data_dir:
     config.data.data_dir = data_dir
-  structures.get(config).bind_workdir(config, workdir)
-  gan, example = gan_and_example(config)
+  structure = structures.get(config)
+  structure.bind_workdir(config, workdir)
+  gan, example = gan_and_example(config, structure)
   template = create_state(gan, jax.random.PRNGKey(config.seed), example)
   state = Checkpointer(os.path.join(workdir, 'checkpoints'), 1).restore_latest(template)
   if state is None:

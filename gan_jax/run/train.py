@@ -41,7 +41,7 @@ class _Run:
 
   def __init__(self, config, structure, example):
     self.structure = structure
-    self.gan = build_gan(config, example)
+    self.gan = build_gan(config, example, structure)
     self.pmapped = parallel.needs_pmap()
     if self.pmapped:
       self.step_fn = parallel.make_parallel_train_step(self.gan)
@@ -60,8 +60,8 @@ def train_and_evaluate(config, workdir: str, quiet: bool = False):
 
   `quiet` turns the progress bar off. Returns the final state (on the host's first device).
   """
-  validate(config)
-  structure = structures.get(config)
+  structure = structures.get(config)   # the one lookup of the run: everything below asks it
+  validate(config, structure)
   if config.eval_every or config.eval_every_minutes:
     structure.check_evaluable(config)
   # Reads (and so checks) the data before the workdir exists: bad data writes nothing.

@@ -61,11 +61,17 @@ class Structure:
   # some registered entry builds it, whatever the run's structure.
   model_names: tuple = ()
   vae_likelihood: str = 'gaussian'   # images: 'bernoulli' (gan_jax.lecture.autoencoder.Decoder)
+  # Where its own fields were saved before they moved into config.<name>: a former dotted path
+  # -> the field. Saved configs (a run's config.json, a result's 'config') are read through it
+  # (gan_jax.run.config.with_defaults), and a command line naming a former path is told the
+  # new one (gan_jax.run.cli).
+  former_paths: dict = {}
 
   # --- configuration -----------------------------------------------------------------------
   def config_fields(self):
     """A ConfigDict of the structure's own settings, added to base_config() as config[name];
-    None when it has none."""
+    None when it has none. Every run's config holds every entry's fields; a run may set only
+    its own structure's (gan_jax.run.config.validate)."""
     return None
 
   def validate(self, config) -> None:

@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 from gan_jax import keys  # noqa: E402
 from gan_jax.core.steps import generate  # noqa: E402
 from gan_jax.data import graphs as graph_data  # noqa: E402
+from gan_jax.data.hosts import host_rows  # noqa: E402
 from gan_jax.errors import ConfigError, require_choice  # noqa: E402
 from gan_jax.metrics import graphs as graph_metrics  # noqa: E402
 from gan_jax.models.graph_refine import (PPGNDiscriminator, RefineGraphGenerator,  # noqa: E402
@@ -103,13 +104,13 @@ class Graphs(Structure):
 
   def make_data(self, config, n_critic, process_index=0, process_count=1):
     train = encoded_split(config.data.name, 'train', config.graphs.node_order)
-    batch, local = config.batch_size, config.batch_size // process_count
-    start = process_index * local
+    batch = config.batch_size
+    rows = host_rows(batch, process_index, process_count)
 
     def batches(step):
       # The global batch on every host, each keeping its slice: independent of the host count.
       chosen = graph_data.batch_indices(step, n_critic * batch, len(train), config.seed)
-      return train[chosen].reshape((n_critic, batch) + train.shape[1:])[:, start:start + local]
+      return train[chosen].reshape((n_critic, batch) + train.shape[1:])[:, rows]
 
     return Data(self.example(config), batches)
 

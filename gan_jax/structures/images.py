@@ -5,6 +5,7 @@ classifiers, or FID's Inception-v3; gan_jax.metrics.features)."""
 
 import functools
 
+import ml_collections
 import numpy as np
 
 from gan_jax.core.steps import generate
@@ -74,26 +75,33 @@ class Images(Structure):
   encoding = 'float32 (N, H, W, C) images in [-1, 1]'
   model_names = IMAGE_MODELS
   vae_likelihood = 'bernoulli'
+  former_paths = {'model.code_categories': 'code_categories', 'loss.class_weight': 'code_weight'}
+
+  def config_fields(self):
+    c = ml_collections.ConfigDict()
+    # InfoGAN (dcgan): G reads a categorical code of this many values from z and D's second
+    # head recovers it, both players weighting its cross-entropy by code_weight (their
+    # lambda). 0: no code.
+    c.code_categories = 0
+    c.code_weight = 1.0
+    return c
 
   def validate(self, config):
     if config.data.name in toy.TOY_DATASETS:
       raise ConfigError(f'data {config.data.name!r} is a toy mixture of points: set '
                         "structure='points' and model.name='mlp'")
     validate_image_model(config)
-    model = config.model
+    model, code = config.model, config.images
     if config.loss.adversarial_weight != 1.0:
       raise ConfigError('loss.adversarial_weight applies to conditional models; leave it at '
                         f'1.0, got {config.loss.adversarial_weight}')
-    if model.code_categories and not (model.code_categories >= 2 and model.name == 'dcgan'
-                                      and model.conditional == 'none' and model.z_dim >= 2):
-      raise ConfigError('model.code_categories (InfoGAN) needs an unconditional dcgan, at least '
-                        f'2 categories and z_dim >= 2, got {model.code_categories} categories, '
-                        f'model {model.name!r}, conditional {model.conditional!r}, '
-                        f'z_dim {model.z_dim}')
-    if model.conditional != 'none' or config.data.pseudo_labels:
-      raise ConfigError(f'model.conditional={model.conditional!r} and data.pseudo_labels='
-                        f'{config.data.pseudo_labels} need labelled batches: set '
-                        "structure='labeled_images'")
+    if code.code_categories and not (code.code_categories >= 2 and model.name == 'dcgan'
+                                     and model.z_dim >= 2):
+      raise ConfigError('images.code_categories (InfoGAN) must be 0 (no code) or at least 2, '
+                        f'with a dcgan and z_dim >= 2; got {code.code_categories} categories, '
+                        f'model {model.name!r}, z_dim {model.z_dim}')
+    if code.code_weight < 0:
+      raise ConfigError(f'images.code_weight must be >= 0, got {code.code_weight}')
 
   def d_normalizes_batch(self, config) -> bool:
     return d_has_batch_norm(config)
@@ -116,7 +124,7 @@ class Images(Structure):
     model, shape = config.model, tuple(example.shape)
     dtype = DTYPES[model.compute_dtype]
     if model.name == 'dcgan':
-      code = model.code_categories
+      code = config.images.code_categories
       return (DCGANGenerator(shape, model.g_features, code_categories=code, dtype=dtype,
                              resample=model.resample),
               DCGANDiscriminator(model.d_features, model.d_batch_norm, model.spectral_norm,
@@ -130,9 +138,10 @@ class Images(Structure):
   def gan_options(self, config):
     options = {'preprocess': image_data.to_model_range,
                'joint_d_call': not d_has_batch_norm(config)}
-    if config.model.code_categories:   # InfoGAN: G reads a code from z, D's head recovers it
-      code_fn = functools.partial(latent_code, categories=config.model.code_categories)
-      options['terms'] = (TERMS['infogan'](config.loss.class_weight, code_fn),)
+    code = config.images
+    if code.code_categories:   # InfoGAN: G reads a code from z, D's head recovers it
+      code_fn = functools.partial(latent_code, categories=code.code_categories)
+      options['terms'] = (TERMS['infogan'](code.code_weight, code_fn),)
     return options
 
   def check_evaluable(self, config):

@@ -15,6 +15,7 @@ import functools
 import os
 
 import jax
+import ml_collections
 import numpy as np
 
 from gan_jax import keys
@@ -39,21 +40,23 @@ CONDITIONS = (*conditional_models.LABEL_DISCRIMINATORS, 'completion')
 
 def condition_kind(config) -> str:
   """'label' (label to image) or 'completion'."""
-  return 'completion' if config.model.conditional == 'completion' else 'label'
+  return 'completion' if config.labeled_images.conditional == 'completion' else 'label'
 
 
 PSEUDO_LABELS_FILE = 'pseudo_labels.npy'
 
 
-def training_labels(data_config) -> np.ndarray:
+def training_labels(config) -> np.ndarray:
   """The labels a label-to-image model trains on, in the split's order: the dataset's, or with
-  `data.pseudo_labels` = k, k-means clusters of its pixels (no label is read), read from
-  `data.labels_file` when a run stored them there, else computed (and stored there)."""
-  if data_config.pseudo_labels:
-    path = data_config.labels_file
+  `labeled_images.pseudo_labels` = k, k-means clusters of its pixels (no label is read), read
+  from `labeled_images.labels_file` when a run stored them there, else computed (and stored
+  there)."""
+  data_config, own = config.data, config.labeled_images
+  if own.pseudo_labels:
+    path = own.labels_file
     if path and os.path.exists(path):
-      return _stored_clusters(path, data_config.pseudo_labels)
-    labels = clusters.pixel_clusters(data_config, data_config.pseudo_labels)
+      return _stored_clusters(path, own.pseudo_labels)
+    labels = clusters.pixel_clusters(data_config, own.pseudo_labels)
     if path:
       temporary = path + f'.{os.getpid()}.tmp.npy'
       np.save(temporary, labels)
@@ -73,15 +76,16 @@ def _unlabelled(name: str) -> ConfigError:
 
 
 def check_labels(labels, config) -> None:
-  """The dataset's labels exist and, for label to image, number model.num_classes classes (a
-  label past the class embedding would train on NaNs)."""
+  """The dataset's labels exist and, for label to image, number labeled_images.num_classes
+  classes (a label past the class embedding would train on NaNs)."""
   data = config.data
   if labels is None:
     raise _unlabelled(data.name)
   classes = int(np.max(labels)) + 1
-  if condition_kind(config) == 'label' and classes != config.model.num_classes:
-    raise ConfigError(f'data {data.name!r} has {classes} classes but model.num_classes is '
-                      f'{config.model.num_classes}; set --config.model.num_classes={classes}')
+  num_classes = config.labeled_images.num_classes
+  if condition_kind(config) == 'label' and classes != num_classes:
+    raise ConfigError(f'data {data.name!r} has {classes} classes but labeled_images.num_classes '
+                      f'is {num_classes}; set --config.labeled_images.num_classes={classes}')
 
 
 def _stored_clusters(path: str, k: int) -> np.ndarray:
@@ -125,7 +129,7 @@ def draw_for_conditions(gan, state, batch: dict, seed: int, generator: str = 'em
 def prior_labels(config, num_samples: int, seed: int = 0) -> np.ndarray:
   """Labels drawn i.i.d. with their shares of the training labels (the dataset's, or its
   k-means pseudo-labels): the label prior of a label-to-image G used as a model of p(x)."""
-  prior = training_labels(config.data)
+  prior = training_labels(config)
   return np.random.default_rng(seed).choice(prior, num_samples).astype(np.int32)
 
 
@@ -174,32 +178,58 @@ class LabeledImages(Structure):
               'training shares, a completion run completing the first N test images')
   model_names = ('dcgan',)
   vae_likelihood = 'bernoulli'
+  former_paths = {'model.conditional': 'conditional', 'model.g_conditioning': 'g_conditioning',
+                  'model.num_classes': 'num_classes', 'loss.class_weight': 'class_weight',
+                  'loss.d_classifies_fakes': 'd_classifies_fakes', 'loss.l1_weight': 'l1_weight',
+                  'data.pseudo_labels': 'pseudo_labels', 'data.labels_file': 'labels_file'}
+
+  def config_fields(self):
+    c = ml_collections.ConfigDict()
+    # What G is given (gan_jax/models/conditional.py), to choose: label to image with D
+    # 'concat' (cGAN), 'projection' (Miyato & Koyama) or 'acgan'; or 'completion' (the lower
+    # half given the upper, pix2pix's pair).
+    c.conditional = 'none'
+    c.g_conditioning = 'embedding'  # label to image: a class vector beside z, or 'batch_norm'
+    c.num_classes = 10
+    c.class_weight = 1.0            # acgan: weight of the classification terms
+    c.d_classifies_fakes = True     # acgan: D's class loss on G's samples too (False: real only)
+    c.l1_weight = 100.0             # completion: G's weight on mean |G(c, z) - x| (pix2pix)
+    # k > 0: label to image on k-means clusters of the pixels instead of the labels
+    # (gan_jax.data.clusters; num_classes = k): an unsupervised model of p(x).
+    c.pseudo_labels = 0
+    c.labels_file = ''              # set by the run: where a pseudo-label run keeps its clusters
+    return c
 
   def validate(self, config):
-    model, loss = config.model, config.loss
+    model, loss, own = config.model, config.loss, config.labeled_images
     if config.data.name in toy.TOY_DATASETS:
       raise ConfigError(f'data {config.data.name!r} has no labels; a conditional model needs a '
                         'labelled TFDS image dataset (mnist, fashion_mnist)')
-    pseudo = config.data.pseudo_labels
-    if pseudo and not (model.conditional in conditional_models.LABEL_DISCRIMINATORS and pseudo == model.num_classes):
-      raise ConfigError(f'data.pseudo_labels={pseudo} (k-means clusters) needs a label-to-image '
-                        f'model (model.conditional concat, projection or acgan) with '
-                        f'model.num_classes={pseudo}; got conditional {model.conditional!r}, '
-                        f'num_classes {model.num_classes}')
-    require_choice('model.conditional', model.conditional, CONDITIONS)
+    require_choice('labeled_images.conditional', own.conditional, CONDITIONS)
+    require_choice('labeled_images.g_conditioning', own.g_conditioning,
+                   conditional_models.G_CONDITIONING)
+    if own.num_classes < 2:
+      raise ConfigError(f'labeled_images.num_classes must be at least 2, got {own.num_classes}')
+    for field in ('class_weight', 'l1_weight', 'pseudo_labels'):
+      if own[field] < 0:
+        raise ConfigError(f'labeled_images.{field} must be >= 0, got {own[field]}')
+    pseudo = own.pseudo_labels
+    if pseudo and not (condition_kind(config) == 'label' and pseudo == own.num_classes):
+      raise ConfigError(f'labeled_images.pseudo_labels={pseudo} (k-means clusters) needs a '
+                        'label-to-image model (labeled_images.conditional concat, projection or '
+                        f'acgan) with labeled_images.num_classes={pseudo}; got conditional '
+                        f'{own.conditional!r}, num_classes {own.num_classes}')
     if model.name != 'dcgan':
-      raise ConfigError(f'model.conditional={model.conditional!r} uses DCGAN layers; '
+      raise ConfigError(f'labeled_images.conditional={own.conditional!r} uses DCGAN layers; '
                         f"set model.name='dcgan' (got {model.name!r})")
-    validate_image_model(config)   # model.g_conditioning and num_classes: shared fields
+    validate_image_model(config)
     if config.data.image_size is not None and condition_kind(config) == 'completion':
-      raise ConfigError("data.image_size is not supported with model.conditional='completion' "
-                        '(it completes the test images as they are); leave it unset')
-    if model.code_categories:
-      raise ConfigError('model.code_categories (InfoGAN) needs an unconditional G: '
-                        "set structure='images'")
+      raise ConfigError("data.image_size is not supported with labeled_images.conditional="
+                        "'completion' (it completes the test images as they are); leave it unset")
     if condition_kind(config) == 'completion':
-      if not (loss.adversarial_weight > 0 or loss.l1_weight > 0):
-        raise ConfigError('completion needs loss.adversarial_weight or loss.l1_weight above 0')
+      if not (loss.adversarial_weight > 0 or own.l1_weight > 0):
+        raise ConfigError('completion needs loss.adversarial_weight or labeled_images.l1_weight '
+                          'above 0')
     elif loss.adversarial_weight <= 0:
       raise ConfigError('label-to-image GANs need loss.adversarial_weight > 0, '
                         f'got {loss.adversarial_weight}')
@@ -213,14 +243,14 @@ class LabeledImages(Structure):
   def bind_workdir(self, config, workdir):
     """A pseudo-label run keeps its cluster assignment in the workdir: k-means runs once, and
     a resumed run, evaluate.py and sample.py read the same assignment back."""
-    if config.data.pseudo_labels:
-      config.data.labels_file = os.path.join(workdir, PSEUDO_LABELS_FILE)
+    if config.labeled_images.pseudo_labels:
+      config.labeled_images.labels_file = os.path.join(workdir, PSEUDO_LABELS_FILE)
 
   def make_data(self, config, n_critic, process_index=0, process_count=1):
     data = config.data
     images, _ = image_data.load_labeled_split(data.name, data.split, data.data_dir,
                                               data.download, data.image_size, data.folder)
-    labels = training_labels(data)
+    labels = training_labels(config)
     source = image_data.ImageBatches(images, config.batch_size, config.seed, process_index,
                                      process_count, labels=labels)
     return Data(self.example(config, images.shape[1:]), step_batches(source, n_critic),
@@ -233,7 +263,7 @@ class LabeledImages(Structure):
       data = config.data
       images, labels = image_data.load_labeled_split(data.name, 'test', data.data_dir,
                                                      data.download, data.image_size, data.folder)
-      if not data.pseudo_labels:
+      if not config.labeled_images.pseudo_labels:
         check_labels(labels, config)
       shape = images.shape[1:]
     return {'x': np.zeros(shape, np.float32), 'y': np.zeros((), np.int32)}
@@ -241,23 +271,24 @@ class LabeledImages(Structure):
   def build_models(self, config, example):
     x = example['x'] if isinstance(example, dict) else example
     try:
-      return conditional_models.build_conditional(config.model, tuple(x.shape))
+      return conditional_models.build_conditional(config.model, config.labeled_images,
+                                                  tuple(x.shape))
     except ValueError as error:
       raise ConfigError(str(error)) from None
 
   def gan_options(self, config):
-    terms = []
-    if config.model.conditional == 'acgan':   # D's class head: both players classify
-      terms.append(TERMS['acgan'](config.loss.class_weight, config.loss.d_classifies_fakes))
-    if condition_kind(config) == 'completion' and config.loss.l1_weight:
-      terms.append(TERMS['l1'](config.loss.l1_weight))
+    terms, own = [], config.labeled_images
+    if own.conditional == 'acgan':   # D's class head: both players classify
+      terms.append(TERMS['acgan'](own.class_weight, own.d_classifies_fakes))
+    if condition_kind(config) == 'completion' and own.l1_weight:
+      terms.append(TERMS['l1'](own.l1_weight))
     return {'preprocess': image_data.to_model_range,
             'condition': conditional_models.CONDITIONS[condition_kind(config)],
             'joint_d_call': not d_has_batch_norm(config), 'terms': tuple(terms)}
 
   def check_evaluable(self, config):
     feature_network(config)
-    if not config.data.pseudo_labels:
+    if not config.labeled_images.pseudo_labels:
       check_label_classifier(config)
 
   def sample(self, gan, state, config, num_samples, seed=0, generator='ema'):
@@ -272,7 +303,7 @@ class LabeledImages(Structure):
 
   def evaluate(self, gan, state, config, num_samples, seed=0, generator='ema',
                diversity_inputs: int = 500, diversity_z: int = 5):
-    if config.data.pseudo_labels:   # clusters are not classes: score G as a model of p(x)
+    if config.labeled_images.pseudo_labels:   # clusters are not classes: score G as a model of p(x)
       samples = draw_from_prior(gan, state, config, num_samples, seed, generator)
       return {'num_samples': num_samples, 'generator': generator,
               **image_metrics(samples, config)}
@@ -292,7 +323,7 @@ class LabeledImages(Structure):
       return (lenet_features if net.name == 'lenet' else net.extract(samples)[0]), probabilities
 
     if condition_kind(config) == 'label':
-      asked = (np.arange(num_samples) % config.model.num_classes).astype(np.int32)
+      asked = (np.arange(num_samples) % config.labeled_images.num_classes).astype(np.int32)
       batch = {'x': np.zeros((num_samples,) + images.shape[1:], np.uint8), 'y': asked}
       samples = draw_for_conditions(gan, state, batch, seed, generator)
       fake_features, probabilities = scored(samples)

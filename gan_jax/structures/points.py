@@ -8,6 +8,7 @@ import numpy as np
 from gan_jax import keys
 from gan_jax.core.steps import generate
 from gan_jax.data import vectors as toy
+from gan_jax.data.hosts import host_rows
 from gan_jax.errors import ConfigError
 from gan_jax.metrics import histogram_divergences, mode_coverage
 from gan_jax.models.vectors import MLPDiscriminator, MLPGenerator
@@ -34,16 +35,15 @@ class Points(Structure):
   def make_data(self, config, n_critic, process_index=0, process_count=1):
     mixture = toy.TOY_DATASETS[config.data.name]
     batch_size = config.batch_size
-    local_batch = batch_size // process_count
+    rows = host_rows(batch_size, process_index, process_count)
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), keys.DATA)
-    start = process_index * local_batch
 
     @jax.jit
     def toy_batches(step):
       # The global batch is drawn on every host and each keeps its slice: the data of a step
       # does not depend on how many hosts share it.
       points = toy.sample(mixture, jax.random.fold_in(key, step), n_critic * batch_size)
-      return points.reshape(n_critic, batch_size, -1)[:, start:start + local_batch]
+      return points.reshape(n_critic, batch_size, -1)[:, rows]
 
     return Data(self.example(config), toy_batches, mixture)
 

@@ -1,6 +1,6 @@
 """What scoring costs: seconds per 1,000 images in each feature network, on this machine.
 
-python experiments/feature_timing.py --output=experiments/results/feature_timing_cpu.json
+python experiments/diagnostics/feature_timing.py --output=experiments/results/feature_timing_cpu.json
 
 Inception runs with seeded random weights (the cost does not depend on their values), LeNet with
 the committed MNIST classifier. For each network and image shape (28x28x1, 32x32x3): the first

@@ -9,7 +9,7 @@ params, Bernoulli edges as in the study), this prints and writes <workdir>/plana
   Delaunay edges G leaves out, sampled and in expectation under G's edge probabilities, and
   how sure G is about the pairs it gets wrong (|logit| quantiles at 1/2 probability).
 
-  python experiments/planar_drawing.py --workdir=workdirs/planar_triples --num_graphs=200
+  python experiments/diagnostics/planar_drawing.py --workdir=workdirs/planar_triples --num_graphs=200
 
 The config is the one the study saved (<workdir>/planar_study.json), else --config.
 """
@@ -31,8 +31,10 @@ from gan_jax.run import cli
 from gan_jax.run.config import build_gan, with_defaults
 from gan_jax.errors import ConfigError
 
+EXPERIMENTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 _CONFIG = config_flags.DEFINE_config_file(
-    'config', os.path.join(os.path.dirname(__file__), 'configs', 'graphs_planar_refine.py'),
+    'config', os.path.join(EXPERIMENTS, 'configs', 'graphs_planar_refine.py'),
     "The study's config, for runs that did not save one.", lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A finished planar_study.py run.', required=True)
 _NUM_GRAPHS = flags.DEFINE_integer('num_graphs', 200, 'Generated graphs to read.')

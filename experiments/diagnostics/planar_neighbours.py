@@ -6,7 +6,7 @@ full triangulation: extra and missing edges per graph. A ceiling on what that G 
 extra edge almost always crosses another, so a G whose rule is exact on its chosen nodes still
 draws about that many crossings per graph. Writes experiments/results/planar_neighbours.json.
 
-  python experiments/planar_neighbours.py --num_graphs=50
+  python experiments/diagnostics/planar_neighbours.py --num_graphs=50
 """
 
 import os
@@ -20,6 +20,8 @@ from gan_jax.data import graphs as graph_data
 from gan_jax.metrics import graphs as graph_metrics
 from gan_jax.models.graph_refine import third_nodes
 from gan_jax.run import cli
+
+EXPERIMENTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _NUM_GRAPHS = flags.DEFINE_integer('num_graphs', 50, 'Point sets of --num_nodes uniform points.')
 _NUM_NODES = flags.DEFINE_integer('num_nodes', 64, 'Points per graph (planar: 64).')
@@ -44,7 +46,7 @@ def main(argv):
       name = f"{neighbours // 2 if per_side else neighbours}{' per side' if per_side else ''}"
       report[f'{name}: extra edges'] = float((rule & ~reference).sum(1).mean())
       report[f'{name}: missing edges'] = float((~rule & reference).sum(1).mean())
-  cli.write_report(os.path.join(os.path.dirname(__file__), 'results'), report,
+  cli.write_report(os.path.join(EXPERIMENTS, 'results'), report,
                    'planar_neighbours.json')
 
 

@@ -1,6 +1,6 @@
 """How close gan_jax's FID Inception is to pytorch-fid, and how far one wrong block moves it.
 
-python experiments/inception_parity.py --output=experiments/results/inception_parity.json
+python experiments/diagnostics/inception_parity.py --output=experiments/results/inception_parity.json
 
 Scores the fixture of tests/test_inception.py (pytorch-fid 0.3.0's outputs with seeded random
 weights on 8 28x28 grayscale and 2 320x320 RGB images, made by experiments/inception_reference.py)
@@ -23,8 +23,8 @@ from gan_jax.metrics import fid, inception
 from gan_jax.run import cli
 
 _OUTPUT = flags.DEFINE_string('output', None, 'JSON file for the results.')
-FIXTURE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'tests',
-                       'fixtures', 'inception_reference.npz')
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIXTURE = os.path.join(ROOT, 'tests', 'fixtures', 'inception_reference.npz')
 
 
 @contextlib.contextmanager
