@@ -11,6 +11,7 @@ from gan_jax import structures
 from gan_jax.core import objectives
 from gan_jax.core.estimators import REWARD_BASELINES
 from gan_jax.core.state import GAN
+from gan_jax.data.images import EVAL_SPLITS
 from gan_jax.errors import ConfigError, require_choice
 from gan_jax.metrics import features
 from gan_jax.models.conditional import G_CONDITIONING
@@ -48,7 +49,11 @@ def base_config() -> ml_collections.ConfigDict:
   # k > 0: label-to-image models train on k-means clusters of the pixels instead of the labels
   # (gan_jax.data.clusters; model.num_classes = k): an unsupervised model of p(x).
   c.data.pseudo_labels = 0
+  c.data.pseudo_labels_shuffled = False   # the control: cluster ids permuted among the images
   c.data.labels_file = ''        # set by the run: where a pseudo-label run keeps its clusters
+  # N > 0: hold out N images of the training split (a fixed seeded choice, the same for every
+  # run of a dataset), never trained on nor clustered; eval_split='validation' scores on them.
+  c.data.validation = 0
 
   c.model = ml_collections.ConfigDict()
   c.model.name = 'mlp'           # mlp | dcgan | resnet | lstm: Structure.model_names
@@ -99,6 +104,10 @@ def base_config() -> ml_collections.ConfigDict:
   c.eval_every = 0               # 0: no evaluation during training (see gan_jax.run.evaluation)
   c.eval_every_minutes = 0.0     # > 0: also evaluate (and checkpoint) every this many training minutes
   c.eval_samples = 2500
+  # What evaluation during training scores against: 'test' (the test split) or 'validation'
+  # (data.validation images held out of the training split), so that choosing a checkpoint
+  # never looks at the test split; experiments/evaluate.py --split=test scores it once.
+  c.eval_split = 'test'
   # Image metrics' feature network (gan_jax.metrics.features): 'lenet' (the project's MNIST and
   # Fashion-MNIST classifiers) or 'inception' (FID's Inception-v3, as papers report; needs the
   # converted weights: inception_weights, else $GAN_JAX_INCEPTION_WEIGHTS or
@@ -153,6 +162,7 @@ def validate(config) -> None:
   require(0.0 < config.rollback_lr_factor < 1.0,
           f'rollback_lr_factor must be in (0, 1), got {config.rollback_lr_factor}')
   require_choice('shown_generator', config.shown_generator, ('ema', 'raw'))
+  _validate_evaluation_split(config, structure)
   require_choice('eval_features', config.eval_features, features.NETWORKS)
   require(config.loss.penalty_weight is None or config.loss.penalty_weight >= 0,
           f'loss.penalty_weight must be >= 0, got {config.loss.penalty_weight}')
@@ -208,6 +218,23 @@ def _validate_shared_model_fields(config) -> None:
   if config.data.pseudo_labels < 0:
     raise ConfigError("data.pseudo_labels must be >= 0 (0: the dataset's labels), got "
                       f'{config.data.pseudo_labels}')
+  if config.data.pseudo_labels_shuffled and not config.data.pseudo_labels:
+    raise ConfigError('data.pseudo_labels_shuffled permutes k-means cluster ids: set '
+                      'data.pseudo_labels=k too')
+
+
+def _validate_evaluation_split(config, structure) -> None:
+  """The held-out images and the split evaluation scores against."""
+  validation = config.data.validation
+  if validation < 0:
+    raise ConfigError(f'data.validation must be >= 0 (0: no images held out), got {validation}')
+  if validation and not structure.holds_out_validation:
+    raise ConfigError(f'data.validation holds out images of an image split; structure '
+                      f'{structure.name!r} has none to hold out: leave it at 0')
+  require_choice('eval_split', config.eval_split, EVAL_SPLITS)
+  if config.eval_split == 'validation' and not validation:
+    raise ConfigError("eval_split='validation' needs images held out of the training split: "
+                      'set --config.data.validation=N (N > 0)')
 
 
 def n_critic(config) -> int:

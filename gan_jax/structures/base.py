@@ -53,6 +53,7 @@ class Structure:
     encoding: one line on what `experiments/sample.py` writes for it (README quotes these).
     eval_samples: the sample size `experiments/evaluate.py` scores by default.
     vae_likelihood: the pixel-wise likelihood of a VAE of this data (gan_jax.run.study).
+    holds_out_validation: whether data.validation applies (its data are an image split).
   """
   name: str = ''
   encoding: str = ''
@@ -61,6 +62,7 @@ class Structure:
   # some registered entry builds it, whatever the run's structure.
   model_names: tuple = ()
   vae_likelihood: str = 'gaussian'   # images: 'bernoulli' (gan_jax.lecture.autoencoder.Decoder)
+  holds_out_validation: bool = False
 
   # --- configuration -----------------------------------------------------------------------
   def config_fields(self):

@@ -2,10 +2,12 @@
 pseudo-labels) and image completion (the lower half given the upper, pix2pix's pair).
 
 Label to image is scored on `num_samples` samples, the same number for each class: the
-classifier's accuracy on the labels asked for, FID against the whole test split, and intra-FID
-(FID of each class against the test images of that class, averaged). A pseudo-label run is a
-model of p(x): sampled with each cluster's share of the training set and scored like an
-unconditional G. Completion: the first `num_samples` test images, their upper half given; L1 to
+classifier's accuracy on the labels asked for, FID against the whole evaluation split
+(config.eval_split: the test split, or the validation images held out of the training split),
+and intra-FID (FID of each class against that split's images of that class, averaged). A
+pseudo-label run is a model of p(x): sampled with each cluster's share of the training set and
+scored like an unconditional G. Completion: the first `num_samples` images of the evaluation
+split, their upper half given; L1 to
 the truth on the hidden half, FID of the completed images, the classifier's accuracy against the
 true labels, and the diversity of completions over z. All give the classifier's accuracy on the
 real test images (the ceiling).
@@ -46,22 +48,24 @@ PSEUDO_LABELS_FILE = 'pseudo_labels.npy'
 
 
 def training_labels(data_config) -> np.ndarray:
-  """The labels a label-to-image model trains on, in the split's order: the dataset's, or with
-  `data.pseudo_labels` = k, k-means clusters of its pixels (no label is read), read from
-  `data.labels_file` when a run stored them there, else computed (and stored there)."""
+  """The labels a label-to-image model trains on, in the order of its training images (the
+  split without its held-out validation images): the dataset's, or with `data.pseudo_labels` =
+  k, k-means clusters of their pixels (no label is read; permuted among the images with
+  `data.pseudo_labels_shuffled`), read from `data.labels_file` when a run stored them there,
+  else computed (and stored there)."""
   if data_config.pseudo_labels:
     path = data_config.labels_file
     if path and os.path.exists(path):
       return _stored_clusters(path, data_config.pseudo_labels)
     labels = clusters.pixel_clusters(data_config, data_config.pseudo_labels)
+    if data_config.pseudo_labels_shuffled:
+      labels = clusters.shuffled(labels)
     if path:
       temporary = path + f'.{os.getpid()}.tmp.npy'
       np.save(temporary, labels)
       os.replace(temporary, path)   # whole or absent, also with several hosts writing
     return labels
-  _, labels = image_data.load_labeled_split(data_config.name, data_config.split,
-                                            data_config.data_dir, data_config.download,
-                                            data_config.image_size, data_config.folder)
+  _, labels = image_data.training_part(data_config)
   if labels is None:
     raise _unlabelled(data_config.name)
   return labels
@@ -145,10 +149,10 @@ def check_label_classifier(config) -> None:
 
 
 def held_out(config):
-  """(images uint8, labels) of the test split of the configured dataset."""
+  """(images uint8, labels) evaluation scores against (config.eval_split): the test split of
+  the configured dataset, or the images held out of its training split."""
   check_label_classifier(config)
-  return image_data.load_labeled_split(config.data.name, 'test',
-                                       image_data.default_data_dir(config.data.data_dir))
+  return image_data.evaluation_part(config.data, config.eval_split)
 
 
 @functools.lru_cache(maxsize=4)
@@ -174,6 +178,7 @@ class LabeledImages(Structure):
               'training shares, a completion run completing the first N test images')
   model_names = ('dcgan',)
   vae_likelihood = 'bernoulli'
+  holds_out_validation = True
 
   def validate(self, config):
     model, loss = config.model, config.loss
@@ -217,10 +222,8 @@ class LabeledImages(Structure):
       config.data.labels_file = os.path.join(workdir, PSEUDO_LABELS_FILE)
 
   def make_data(self, config, n_critic, process_index=0, process_count=1):
-    data = config.data
-    images, _ = image_data.load_labeled_split(data.name, data.split, data.data_dir,
-                                              data.download, data.image_size, data.folder)
-    labels = training_labels(data)
+    images, _ = image_data.training_part(config.data)
+    labels = training_labels(config.data)
     source = image_data.ImageBatches(images, config.batch_size, config.seed, process_index,
                                      process_count, labels=labels)
     return Data(self.example(config, images.shape[1:]), step_batches(source, n_critic),
@@ -284,7 +287,7 @@ class LabeledImages(Structure):
     real_features = reference_features(config)
     results = {'num_samples': num_samples, 'generator': generator,
                'real_label_accuracy': real_label_accuracy(name, data_dir),
-               'features': net.name, 'feature_weights': net.weights}
+               'features': net.name, 'feature_weights': net.weights, 'split': config.eval_split}
 
     def scored(samples):
       """(features in the run's network, the LeNet classifier's class probabilities)."""

@@ -1,0 +1,119 @@
+"""Images held out of the training split for validation, and the shuffled pseudo-labels."""
+
+import numpy as np
+import pytest
+
+from experiments.configs import mnist_clusters, mnist_dcgan
+from gan_jax.data import clusters, epoch_batches
+from gan_jax.data import images as image_data
+from gan_jax.errors import ConfigError
+from gan_jax.run.config import base_config, validate
+from gan_jax.structures import labeled_images, make_data
+
+
+@pytest.fixture
+def numbered_images(monkeypatch):
+  """A fake 'mnist' split of 100 images, each carrying its index in its first pixel: 80 dark and
+  20 bright (two clusters for k-means); labels: the index mod 10."""
+  rng = np.random.default_rng(0)
+  images = np.concatenate([rng.integers(0, 30, (80, 28, 28, 1)),
+                           rng.integers(220, 256, (20, 28, 28, 1))]).astype(np.uint8)
+  images[:, 0, 0, 0] = np.arange(100)
+  monkeypatch.setattr(image_data, 'load_labeled_split',
+                      lambda *args, **kwargs: (images, np.arange(100) % 10))
+  clusters._cached.cache_clear()
+  yield images
+  clusters._cached.cache_clear()
+
+
+def _indices(images):
+  """The index each image carries (uint8, or in the model's range [-1, 1])."""
+  first = np.asarray(images).reshape(len(images), -1)[:, 0]
+  if first.dtype != np.uint8:
+    first = np.round((first + 1.0) * 127.5)
+  return set(first.astype(int).tolist())
+
+
+def _clusters_config(validation=20, seed=0):
+  config = mnist_clusters.get_config()
+  config.data.pseudo_labels = config.model.num_classes = 2
+  config.data.validation = validation
+  config.seed = seed
+  return config
+
+
+def test_validation_images_are_never_trained_on_nor_clustered(numbered_images, monkeypatch):
+  """Neither a training batch (two epochs of them) nor k-means sees a held-out image; the
+  validation split is exactly the held-out images, with their labels."""
+  clustered = []
+  kmeans = clusters.kmeans
+  monkeypatch.setattr(clusters, 'kmeans',
+                      lambda points, *a, **k: clustered.append(points) or kmeans(points, *a, **k))
+  config = _clusters_config()
+  held = set(image_data.validation_indices(100, 20).tolist())
+  assert len(held) == 20
+  data = make_data(config, 1, batch_size=10)
+  seen = set()
+  for step in range(16):   # 8 batches of 10 per epoch of the 80 training images
+    seen |= _indices(data.batches(step)['x'][0])
+  assert seen == set(range(100)) - held
+  assert len(clustered) == 1 and _indices(clustered[0]) == seen
+  assert len(labeled_images.training_labels(config.data)) == 80
+  assert epoch_batches(config.data, 10) == 8
+  images, labels = image_data.evaluation_part(config.data, 'validation')
+  assert _indices(images) == held
+  np.testing.assert_array_equal(labels, np.sort(list(held)) % 10)
+  assert _indices(image_data.evaluation_part(config.data, 'test')[0]) == set(range(100))
+
+
+def test_the_held_out_choice_is_the_same_for_every_seed(numbered_images):
+  """The hold-out has a seed of its own: runs of different seeds train on the same images (in
+  another order) and are scored on the same validation images; a larger hold-out contains a
+  smaller one."""
+  epochs = []
+  for seed in (0, 1, 7):
+    data = make_data(_clusters_config(seed=seed), 1, batch_size=10)
+    batches = [data.batches(step)['x'][0] for step in range(8)]
+    epochs.append((_indices(np.concatenate(batches)), [b[0, 0, 0, 0] for b in batches]))
+  assert epochs[0][0] == epochs[1][0] == epochs[2][0]
+  assert epochs[0][1] != epochs[1][1]    # the order does follow the seed
+  smaller = set(image_data.validation_indices(60000, 5000).tolist())
+  assert smaller < set(image_data.validation_indices(60000, 10000).tolist())
+  with pytest.raises(ConfigError, match='data.validation=100 must be >= 0 and leave training'):
+    image_data.validation_indices(100, 100)
+
+
+def test_shuffled_cluster_ids_keep_each_clusters_count_and_differ_from_the_clusters(
+    numbered_images):
+  config = _clusters_config(validation=0)
+  plain = labeled_images.training_labels(config.data)
+  config.data.pseudo_labels_shuffled = True
+  shuffled = labeled_images.training_labels(config.data)
+  np.testing.assert_array_equal(np.bincount(shuffled), np.bincount(plain))
+  assert sorted(np.bincount(plain)) == [20, 80]
+  assert np.mean(shuffled != plain) > 0.2      # about 2 * 0.8 * 0.2 = 0.32 expected
+  np.testing.assert_array_equal(shuffled, labeled_images.training_labels(config.data))
+
+
+def test_the_settings_of_validation_and_selection_are_checked_in_one_line():
+  config = mnist_dcgan.get_config()
+  validate(config)
+  for changes, message in (
+      ({'eval_split': 'validation'}, 'needs images held out'),
+      ({'eval_split': 'train'}, 'unknown eval_split'),
+      ({'data.validation': -1}, 'data.validation must be >= 0'),
+      ({'data.pseudo_labels_shuffled': True}, 'set data.pseudo_labels=k')):
+    changed = mnist_dcgan.get_config()
+    for key, value in changes.items():
+      *parents, leaf = key.split('.')
+      node = changed
+      for parent in parents:
+        node = node[parent]
+      node[leaf] = value
+    with pytest.raises(ConfigError, match=message) as error:
+      validate(changed)
+    assert '\n' not in str(error.value)
+  points = base_config()
+  points.data.validation = 10
+  with pytest.raises(ConfigError, match="structure 'points' has none to hold out"):
+    validate(points)
