@@ -1,13 +1,22 @@
-"""Images held out of the training split for validation, and the shuffled pseudo-labels."""
+"""Images held out of the training split for validation, the shuffled pseudo-labels, and the
+checkpoint a run keeps for its best validation score."""
 
+import json
+
+import ml_collections
 import numpy as np
 import pytest
 
+from conftest import SHARED_TFDS, tiny_config
 from experiments.configs import mnist_clusters, mnist_dcgan
 from gan_jax.data import clusters, epoch_batches
 from gan_jax.data import images as image_data
 from gan_jax.errors import ConfigError
+from gan_jax.run import selection
+from gan_jax.run.checkpoint import Checkpointer
 from gan_jax.run.config import base_config, validate
+from gan_jax.run.evaluation import load_run
+from gan_jax.run.train import train_and_evaluate
 from gan_jax.structures import labeled_images, make_data
 
 
@@ -102,6 +111,9 @@ def test_the_settings_of_validation_and_selection_are_checked_in_one_line():
       ({'eval_split': 'validation'}, 'needs images held out'),
       ({'eval_split': 'train'}, 'unknown eval_split'),
       ({'data.validation': -1}, 'data.validation must be >= 0'),
+      ({'select_metric': 'fid', 'eval_every': 0}, 'set eval_every or eval_every_minutes'),
+      ({'select_mode': 'lowest'}, 'unknown select_mode'),
+      ({'eval_generators': 'all'}, 'unknown eval_generators'),
       ({'data.pseudo_labels_shuffled': True}, 'set data.pseudo_labels=k')):
     changed = mnist_dcgan.get_config()
     for key, value in changes.items():
@@ -117,3 +129,50 @@ def test_the_settings_of_validation_and_selection_are_checked_in_one_line():
   points.data.validation = 10
   with pytest.raises(ConfigError, match="structure 'points' has none to hold out"):
     validate(points)
+
+
+def test_best_checkpoint_never_improves_on_nan_and_follows_the_mode(tmp_path):
+  config = ml_collections.ConfigDict({'select_metric': 'fid', 'select_mode': 'max'})
+  best = selection.BestCheckpoint(config, str(tmp_path))
+  assert best.improves({'fid': 1.0}) and not best.improves({'fid': float('nan')})
+  best.best = {'value': 2.0}
+  assert best.improves({'fid': 3.0}) and not best.improves({'fid': 1.0})
+  config.select_mode = 'min'
+  best = selection.BestCheckpoint(config, str(tmp_path))
+  best.best = {'value': 2.0}
+  assert best.improves({'fid': 1.0}) and not best.improves({'fid': 2.0})
+  with pytest.raises(ConfigError, match="select_metric 'fid' is not a field"):
+    best.improves({'kid': 1.0})
+
+
+def _metric_curve(workdir, key):
+  records = [json.loads(line) for line in open(workdir / 'metrics.jsonl')]
+  return [(r['step'], r[key]) for r in records if key in r]
+
+
+def test_the_best_checkpoint_is_the_argmin_of_the_logged_validation_fid(tmp_path, shared_tfds):
+  """A tiny MNIST run scored on 500 held-out images at every step, both generators logged:
+  best.json and <workdir>/best/ hold the step of the lowest logged FID of the shown G, also
+  after a resume, and evaluate.py's load_run restores it."""
+  config = tiny_config(mnist_dcgan.get_config(), num_steps=5)
+  config.data.validation = 500
+  config.eval_split = 'validation'
+  config.eval_every = 1
+  config.eval_generators = 'both'
+  config.select_metric = 'fid'
+  config.checkpoint_every = 100
+  for num_steps in (5, 8):
+    config.num_steps = num_steps
+    train_and_evaluate(config, str(tmp_path), quiet=True)
+    curve = _metric_curve(tmp_path, 'eval/ema/fid')
+    assert [step for step, _ in curve] == list(range(1, num_steps + 1))
+    assert len(_metric_curve(tmp_path, 'eval/raw/fid')) == num_steps
+    step, value = min(curve, key=lambda point: point[1])
+    best = selection.read_best(str(tmp_path))
+    assert (best['step'], best['metric'], best['generator'], best['split']) == (
+        step, 'fid', 'ema', 'validation')
+    assert best['value'] == pytest.approx(value) and best['train_minutes'] > 0
+    assert Checkpointer(str(tmp_path / 'best'), 1).steps() == [step]
+  _, _, state = load_run(str(tmp_path), SHARED_TFDS, checkpoint='best')
+  assert int(state.step) == step
+  assert int(load_run(str(tmp_path), SHARED_TFDS)[2].step) == 8

@@ -18,6 +18,7 @@ from gan_jax.models.conditional import G_CONDITIONING
 from gan_jax.models.dcgan import RESAMPLE
 from gan_jax.models.layers import DTYPES
 from gan_jax.models.sequences import OUTPUTS
+from gan_jax.structures.base import GENERATORS
 from gan_jax.structures.labeled_images import CONDITIONS
 
 
@@ -108,6 +109,12 @@ def base_config() -> ml_collections.ConfigDict:
   # (data.validation images held out of the training split), so that choosing a checkpoint
   # never looks at the test split; experiments/evaluate.py --split=test scores it once.
   c.eval_split = 'test'
+  c.eval_generators = 'shown'    # which G evaluation scores: 'shown' (shown_generator) or 'both'
+  # The checkpoint with the best evaluation of the shown G is kept in <workdir>/best/ (with
+  # best.json): select_metric, an evaluation field such as 'fid' ('' = none), lowest ('min') or
+  # highest ('max') best.
+  c.select_metric = ''
+  c.select_mode = 'min'
   # Image metrics' feature network (gan_jax.metrics.features): 'lenet' (the project's MNIST and
   # Fashion-MNIST classifiers) or 'inception' (FID's Inception-v3, as papers report; needs the
   # converted weights: inception_weights, else $GAN_JAX_INCEPTION_WEIGHTS or
@@ -224,7 +231,7 @@ def _validate_shared_model_fields(config) -> None:
 
 
 def _validate_evaluation_split(config, structure) -> None:
-  """The held-out images and the split evaluation scores against."""
+  """The held-out images, the split evaluation scores against and the checkpoint selection."""
   validation = config.data.validation
   if validation < 0:
     raise ConfigError(f'data.validation must be >= 0 (0: no images held out), got {validation}')
@@ -235,6 +242,20 @@ def _validate_evaluation_split(config, structure) -> None:
   if config.eval_split == 'validation' and not validation:
     raise ConfigError("eval_split='validation' needs images held out of the training split: "
                       'set --config.data.validation=N (N > 0)')
+  require_choice('eval_generators', config.eval_generators, ('shown', 'both'))
+  require_choice('select_mode', config.select_mode, ('min', 'max'))
+  if config.select_metric and not (config.eval_every or config.eval_every_minutes):
+    raise ConfigError(f'select_metric={config.select_metric!r} keeps the best evaluated '
+                      'checkpoint: set eval_every or eval_every_minutes')
+
+
+def evaluated_generators(config) -> tuple:
+  """The generators evaluation during training scores: the shown one first, then the other
+  with eval_generators='both'."""
+  shown = config.shown_generator
+  if config.eval_generators == 'both':
+    return (shown, *[g for g in GENERATORS if g != shown])
+  return (shown,)
 
 
 def n_critic(config) -> int:
