@@ -1,20 +1,21 @@
-"""Images held out of the training split for validation, the shuffled pseudo-labels, and the
-checkpoint a run keeps for its best validation score."""
+"""Images held out of the training split for validation, the controls of the pseudo-label
+recipe, and the checkpoint a run keeps for its best validation score."""
 
 import json
 
+import jax
 import ml_collections
 import numpy as np
 import pytest
 
 from conftest import SHARED_TFDS, tiny_config
-from experiments.configs import mnist_clusters, mnist_dcgan
+from experiments.configs import mnist_clusters, mnist_clusters_unconditional, mnist_dcgan
 from gan_jax.data import clusters, epoch_batches
 from gan_jax.data import images as image_data
 from gan_jax.errors import ConfigError
 from gan_jax.run import selection
 from gan_jax.run.checkpoint import Checkpointer
-from gan_jax.run.config import base_config, validate
+from gan_jax.run.config import base_config, build_gan, validate
 from gan_jax.run.evaluation import load_run
 from gan_jax.run.train import train_and_evaluate
 from gan_jax.structures import labeled_images, make_data
@@ -129,6 +130,37 @@ def test_the_settings_of_validation_and_selection_are_checked_in_one_line():
   points.data.validation = 10
   with pytest.raises(ConfigError, match="structure 'points' has none to hold out"):
     validate(points)
+
+
+def test_the_unconditional_control_has_the_recipes_models_without_the_condition():
+  """Same layers and widths: G lacks only the class vector (z_dim fewer inputs to its first
+  layer), D only the one-hot maps (num_classes fewer input channels)."""
+  def shapes(config):
+    gan = build_gan(config, (28, 28, 1))
+    z = np.zeros((2, config.model.z_dim), np.float32)
+    x = np.zeros((2, 28, 28, 1), np.float32)
+    y = np.zeros((2,), np.int32)
+    conditional = config.model.conditional != 'none'
+    g = gan.generator.init(jax.random.PRNGKey(0), *((z, y) if conditional else (z,)))
+    d = gan.discriminator.init(jax.random.PRNGKey(0), *((x, y) if conditional else (x,)))
+    flat = lambda tree: {jax.tree_util.keystr(k): v.shape
+                         for k, v in jax.tree_util.tree_leaves_with_path(tree['params'])}
+    return flat(g), flat(d)
+
+  recipe, control = mnist_clusters.get_config(), mnist_clusters_unconditional.get_config()
+  validate(control)
+  assert (control.structure, control.data.pseudo_labels) == ('images', 0)
+  (g_recipe, d_recipe), (g_control, d_control) = shapes(recipe), shapes(control)
+  z_dim, classes = recipe.model.z_dim, recipe.model.num_classes
+  expected_g = {k: v for k, v in g_recipe.items() if 'embed' not in k}
+  first = "['Dense_0']['kernel']"
+  expected_g[first] = (expected_g[first][0] - z_dim, expected_g[first][1])
+  assert g_control == expected_g
+  kernel = "['down0']['kernel']"
+  expected_d = dict(d_recipe)
+  expected_d[kernel] = d_recipe[kernel][:-2] + (d_recipe[kernel][-2] - classes,
+                                                d_recipe[kernel][-1])
+  assert d_control == expected_d
 
 
 def test_best_checkpoint_never_improves_on_nan_and_follows_the_mode(tmp_path):
