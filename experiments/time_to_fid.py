@@ -191,7 +191,7 @@ def run_seed(config, workdir: str, name: str, overrides, budget: Budget,
   record = {
       'config': name, 'overrides': list(overrides), 'seed': config.seed,
       'budget': budget.fields(), 'command': cli.command_line(), 'dataset': config.data.name,
-      'features': features.DESCRIPTIONS[config.eval_features],
+      'features': config.eval_features,
       'validation_images': config.data.validation, 'eval_samples': config.eval_samples,
       'test_samples': test_samples, 'batch_size': config.batch_size,
       'steps': int(state.step), 'train_minutes': minutes,
@@ -213,9 +213,12 @@ def _key(record) -> tuple:
 
 def save_record(results: str, record: dict) -> list:
   """Puts the record in the results file in place of the same run's (config, overrides, seed,
-  budget); a lock lets seeds run side by side. Returns every record of the file."""
-  os.makedirs(os.path.dirname(os.path.abspath(results)), exist_ok=True)
-  with open(results + '.lock', 'w') as lock:
+  budget); seeds run side by side take turns (a lock on the file's folder). Returns every
+  record of the file."""
+  folder = os.path.dirname(os.path.abspath(results))
+  os.makedirs(folder, exist_ok=True)
+  lock = os.open(folder, os.O_RDONLY)
+  try:
     fcntl.flock(lock, fcntl.LOCK_EX)
     records = []
     if os.path.exists(results):
@@ -225,6 +228,8 @@ def save_record(results: str, record: dict) -> list:
     with open(results + '.tmp', 'w') as f:
       json.dump(records, f, indent=1, default=float)
     os.replace(results + '.tmp', results)
+  finally:
+    os.close(lock)   # and with it the lock
   return records
 
 
@@ -237,7 +242,7 @@ def draw(records, dataset: str, folder: str) -> str:
   plots.plot_time_to_fid(
       mine, path, f'{dataset}: FID of {images[0] if len(images) == 1 else images} held-out '
       'validation images against training minutes; * the chosen checkpoint',
-      f"validation FID ({mine[0]['features']})")
+      f"validation FID ({features.DESCRIPTIONS[mine[0]['features']]})")
   return path
 
 

@@ -46,7 +46,9 @@ def test_seeds_are_trained_chosen_on_validation_and_scored_once_on_test(tmp_path
       assert [p['step'] for p in record['curve'][generator]] == [2, 4]
     chosen = min(record['curve']['ema'], key=lambda point: point['fid'])
     assert (record['chosen']['step'], record['chosen']['split']) == (chosen['step'], 'validation')
-    assert record['chosen']['value'] == pytest.approx(chosen['fid'])
+    assert (record['chosen']['value'], record['chosen']['train_minutes']) == (
+        chosen['fid'], chosen['minutes'])
+    assert record['features'] == 'lenet'
     assert record['test']['split'] == 'test' and record['test']['fid'] > 0
     assert record['test']['num_samples'] == 100 and record['test']['features'] == 'lenet'
     assert record['machine']['cpu_count'] == os.cpu_count()

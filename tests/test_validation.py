@@ -149,6 +149,8 @@ def test_the_unconditional_control_has_the_recipes_models_without_the_condition(
 
   recipe, control = mnist_clusters.get_config(), mnist_clusters_unconditional.get_config()
   validate(control)
+  for config in (recipe, control):   # narrow, for speed: the same in both
+    config.model.g_features = config.model.d_features = 8
   assert (control.structure, control.data.pseudo_labels) == ('images', 0)
   (g_recipe, d_recipe), (g_control, d_control) = shapes(recipe), shapes(control)
   z_dim, classes = recipe.model.z_dim, recipe.model.num_classes
@@ -179,32 +181,32 @@ def test_best_checkpoint_never_improves_on_nan_and_follows_the_mode(tmp_path):
 
 def _metric_curve(workdir, key):
   records = [json.loads(line) for line in open(workdir / 'metrics.jsonl')]
-  return [(r['step'], r[key]) for r in records if key in r]
+  return [(r['step'], r[key], r['train_minutes']) for r in records if key in r]
 
 
 def test_the_best_checkpoint_is_the_argmin_of_the_logged_validation_fid(tmp_path, shared_tfds):
   """A tiny MNIST run scored on 500 held-out images at every step, both generators logged:
   best.json and <workdir>/best/ hold the step of the lowest logged FID of the shown G, also
   after a resume, and evaluate.py's load_run restores it."""
-  config = tiny_config(mnist_dcgan.get_config(), num_steps=5)
+  config = tiny_config(mnist_dcgan.get_config(), num_steps=3)
   config.data.validation = 500
   config.eval_split = 'validation'
   config.eval_every = 1
   config.eval_generators = 'both'
   config.select_metric = 'fid'
   config.checkpoint_every = 100
-  for num_steps in (5, 8):
+  for num_steps in (3, 5):
     config.num_steps = num_steps
     train_and_evaluate(config, str(tmp_path), quiet=True)
     curve = _metric_curve(tmp_path, 'eval/ema/fid')
-    assert [step for step, _ in curve] == list(range(1, num_steps + 1))
+    assert [step for step, _, _ in curve] == list(range(1, num_steps + 1))
     assert len(_metric_curve(tmp_path, 'eval/raw/fid')) == num_steps
-    step, value = min(curve, key=lambda point: point[1])
+    step, value, minutes = min(curve, key=lambda point: point[1])
     best = selection.read_best(str(tmp_path))
     assert (best['step'], best['metric'], best['generator'], best['split']) == (
         step, 'fid', 'ema', 'validation')
-    assert best['value'] == pytest.approx(value) and best['train_minutes'] > 0
+    assert (best['value'], best['train_minutes']) == (value, minutes)
     assert Checkpointer(str(tmp_path / 'best'), 1).steps() == [step]
   _, _, state = load_run(str(tmp_path), SHARED_TFDS, checkpoint='best')
   assert int(state.step) == step
-  assert int(load_run(str(tmp_path), SHARED_TFDS)[2].step) == 8
+  assert int(load_run(str(tmp_path), SHARED_TFDS)[2].step) == 5

@@ -226,15 +226,15 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
                            os.path.join(workdir, 'samples', f'step_{step:07d}'),
                            f'{which}, step {step}')
     if evaluating:
-      shown = {}
+      shown, minutes = {}, clock.minutes()
       if is_chief:
         with clock.stopped():
           scores = _evaluations(config, run, state)
         shown = scores[config.shown_generator]
         writer.write(step, {**{f'eval/{g}/{k}': v for g, r in scores.items() for k, v in r.items()},
-                            'train_minutes': clock.minutes()}, training=False)
+                            'train_minutes': minutes}, training=False)
       if best.enabled and _chief_decides(is_chief and best.improves(shown))[0]:
-        best.save(step, state, {'train_minutes': clock.minutes(),
+        best.save(step, state, {'train_minutes': minutes,
                                 'value': float(shown.get(config.select_metric, np.nan)),
                                 'generator': config.shown_generator, 'split': config.eval_split})
     if saving:
