@@ -1,4 +1,5 @@
-"""Draws N samples from a run's newest checkpoint, to score with your own tools.
+"""Draws N samples from a run's newest checkpoint (or, with --checkpoint=best, the one it kept
+for its best evaluation), to score with your own tools.
 
 python experiments/sample.py --workdir workdirs/mnist --num_samples=10000 --generator=ema \
     --data_dir=../shared/data/tensorflow_datasets
@@ -24,12 +25,13 @@ _GENERATOR = flags.DEFINE_enum('generator', 'ema', evaluation.GENERATORS,
                                "Which G: the EMA of its params and statistics, or the raw one.")
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the noise.')
 _DATA_DIR = cli.define_data_dir("Override the run's TFDS data dir.")
+_CHECKPOINT = cli.define_checkpoint()
 
 
 def main(argv):
   del argv
   workdir = os.path.abspath(_WORKDIR.value)
-  config, gan, state = evaluation.load_run(workdir, _DATA_DIR.value)
+  config, gan, state = evaluation.load_run(workdir, _DATA_DIR.value, _CHECKPOINT.value)
   structure = structures.get(config)
   samples = structure.sample(gan, state, config, _NUM_SAMPLES.value, _SEED.value,
                              _GENERATOR.value)

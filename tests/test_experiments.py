@@ -30,15 +30,15 @@ _tiny = tiny_config
 @pytest.fixture
 def fake_images(monkeypatch):
   """Random uint8 images for datasets this machine does not have (the loader is the same)."""
-  real_loader = image_data.load_split
+  real_loader = image_data.load_labeled_split
 
   def load(name, split, data_dir, download=False, image_size=None, folder=''):
     if name in FAKE_SHAPES:
       rng = np.random.default_rng(0)
-      return rng.integers(0, 256, (16,) + FAKE_SHAPES[name], dtype=np.uint8)
+      return rng.integers(0, 256, (16,) + FAKE_SHAPES[name], dtype=np.uint8), None
     return real_loader(name, split, data_dir, download, image_size, folder)
 
-  monkeypatch.setattr(image_data, 'load_split', load)
+  monkeypatch.setattr(image_data, 'load_labeled_split', load)
 
 
 @pytest.mark.parametrize('name', CONFIGS)

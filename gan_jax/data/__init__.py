@@ -11,10 +11,9 @@ from gan_jax.data import images as image_data
 
 
 def epoch_batches(data_config, batch_size: int) -> int:
-  """Full batches in one pass over the image split: an epoch, in D batches (a G step with
-  n_critic D steps uses n_critic of them)."""
-  images = image_data.load_split(data_config.name, data_config.split, data_config.data_dir,
-                                 image_size=data_config.image_size, folder=data_config.folder)
+  """Full batches in one pass over the training images (the split without its held-out
+  validation images): an epoch, in D batches (a G step with n_critic D steps uses n_critic)."""
+  images, _ = image_data.training_part(data_config)
   return len(images) // batch_size
 
 

@@ -9,6 +9,7 @@ data, and it only has to connect the images within a cluster. Nothing here reads
 
 import functools
 
+import ml_collections
 import numpy as np
 
 from gan_jax.data import images as image_data
@@ -48,17 +49,32 @@ def kmeans(points: np.ndarray, k: int, seed: int = 0, iterations: int = 30) -> n
   return np.argmin(_squared_distances(points, centres), 1).astype(np.int32)
 
 
+# The data fields that say which images are clustered (the cache key).
+DATA_FIELDS = ('name', 'split', 'data_dir', 'download', 'image_size', 'folder', 'validation')
+
+
 @functools.lru_cache(maxsize=4)
-def _cached(name: str, split: str, data_dir, image_size, folder: str, k: int,
-            seed: int) -> np.ndarray:
-  images = image_data.load_split(name, split, data_dir, image_size=image_size, folder=folder)
+def _cached(fields: tuple, k: int, seed: int) -> np.ndarray:
+  images, _ = image_data.training_part(ml_collections.ConfigDict(dict(zip(DATA_FIELDS, fields))))
   clusters = kmeans(image_data.to_model_range(images).reshape(len(images), -1), k, seed)
   clusters.flags.writeable = False
   return clusters
 
 
 def pixel_clusters(data_config, k: int, seed: int = 0) -> np.ndarray:
-  """k-means cluster ids of the configured split's images, in the split's order; computed once
-  per process (every host computes the same ids)."""
-  return _cached(data_config.name, data_config.split, data_config.data_dir,
-                 data_config.image_size, data_config.folder, k, seed)
+  """k-means cluster ids of the training images (the configured split without its held-out
+  validation images, which k-means never sees), in their order; computed once per process
+  (every host computes the same ids)."""
+  return _cached(tuple(data_config[f] for f in DATA_FIELDS), k, seed)
+
+
+# The shuffle has a seed of its own: every run of a shuffled control trains on the same ids.
+SHUFFLE_SEED = 20250102
+
+
+def shuffled(labels: np.ndarray, seed: int = SHUFFLE_SEED) -> np.ndarray:
+  """The ids permuted among the images: each cluster keeps its share of the data (its count)
+  and loses what its images have in common, the control of a pseudo-label recipe."""
+  out = np.asarray(labels)[np.random.default_rng(seed).permutation(len(labels))]
+  out.flags.writeable = False
+  return out

@@ -14,7 +14,7 @@ from typing import Optional
 import numpy as np
 
 from gan_jax.data.hosts import host_rows
-from gan_jax.errors import ConfigError
+from gan_jax.errors import ConfigError, require_choice
 
 
 def to_model_range(images):
@@ -51,6 +51,70 @@ def load_split(name: str, split: str, data_dir: Optional[str], download: bool = 
   """The images of a split as read-only uint8 (N, H, W, C), as load_labeled_split reads them."""
   images, _ = load_labeled_split(name, split, data_dir, download, image_size, folder)
   return images
+
+
+# The held-out choice has a seed of its own, never config.seed: every run of a dataset holds out
+# the same images, whatever its seed, so validation scores of different runs are comparable.
+VALIDATION_SEED = 20250101
+EVAL_SPLITS = ('validation', 'test')
+
+
+def validation_indices(count: int, validation: int) -> np.ndarray:
+  """The sorted indices of the `validation` images held out of a split of `count` images: the
+  first `validation` of one fixed permutation, so a smaller hold-out is part of a larger one."""
+  if not 0 <= validation < count:
+    raise ConfigError(f'data.validation={validation} must be >= 0 and leave training images: '
+                      f'the split has {count}')
+  order = np.random.default_rng(VALIDATION_SEED).permutation(count)
+  return np.sort(order[:validation])
+
+
+def training_indices(count: int, validation: int) -> np.ndarray:
+  """The sorted indices of the images a run trains on: all but the held-out ones."""
+  kept = np.ones(count, bool)
+  kept[validation_indices(count, validation)] = False
+  return np.flatnonzero(kept)
+
+
+def _part(images, labels, indices):
+  images = images[indices]
+  labels = None if labels is None else labels[indices]
+  for array in (images, labels):
+    if array is not None:
+      array.flags.writeable = False
+  return images, labels
+
+
+def training_part(data_config):
+  """(images, labels or None) a run trains on: the configured split without the
+  `data.validation` images held out of it (the split itself when none are)."""
+  images, labels = load_labeled_split(data_config.name, data_config.split, data_config.data_dir,
+                                      data_config.download, data_config.image_size,
+                                      data_config.folder)
+  if not data_config.validation:
+    return images, labels
+  return _part(images, labels, training_indices(len(images), data_config.validation))
+
+
+def validation_part(data_config):
+  """(images, labels or None) held out of the configured split (data.validation of them)."""
+  images, labels = load_labeled_split(data_config.name, data_config.split, data_config.data_dir,
+                                      data_config.download, data_config.image_size,
+                                      data_config.folder)
+  return _part(images, labels, validation_indices(len(images), data_config.validation))
+
+
+def evaluation_part(data_config, split: str):
+  """(images, labels or None) that evaluation scores against: 'test', the test split at the
+  run's image size (a folder: the folder itself), or 'validation', the held-out images."""
+  require_choice('eval_split', split, EVAL_SPLITS)
+  if split == 'validation':
+    if not data_config.validation:
+      raise ConfigError("the validation split needs images held out of the training split: set "
+                        '--config.data.validation=N (N > 0)')
+    return validation_part(data_config)
+  return load_labeled_split(data_config.name, 'test', data_config.data_dir, data_config.download,
+                            data_config.image_size, data_config.folder)
 
 
 def _tfds_source(name, split, data_dir, download, image_size, folder):

@@ -33,6 +33,14 @@ def define_data_dir(help_text: str = 'TFDS data dir (else $TFDS_DATA_DIR).'):
   return flags.DEFINE_string('data_dir', None, help_text)
 
 
+def define_checkpoint():
+  """The --checkpoint flag of scripts that restore a run: its newest checkpoint, or the one kept
+  for its best evaluation (config.select_metric)."""
+  return flags.DEFINE_enum('checkpoint', 'latest', ['latest', 'best'],
+                           "Which checkpoint: the run's newest, or the one it kept for its best "
+                           'evaluation (<workdir>/best/, config.select_metric).')
+
+
 def open_workdir(workdir_flag) -> str:
   """The flag's folder as an absolute path, created; a ConfigError (exit 2) if it cannot be."""
   from gan_jax.run.workdir import check_workdir

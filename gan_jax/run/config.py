@@ -10,10 +10,12 @@ from flax import traverse_util
 from gan_jax import structures
 from gan_jax.core import objectives
 from gan_jax.core.state import GAN
+from gan_jax.data.images import EVAL_SPLITS
 from gan_jax.errors import ConfigError, require_choice
 from gan_jax.metrics import features
 from gan_jax.models.dcgan import RESAMPLE
 from gan_jax.models.layers import DTYPES
+from gan_jax.structures.base import GENERATORS
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -41,6 +43,9 @@ def base_config() -> ml_collections.ConfigDict:
   # data.name 'folder': your own PNG/JPEG files, one subfolder per class or none (unlabelled);
   # see gan_jax.data.images.read_folder.
   c.data.folder = ''
+  # N > 0: hold out N images of the training split (a fixed seeded choice, the same for every
+  # run of a dataset), never trained on nor clustered; eval_split='validation' scores on them.
+  c.data.validation = 0
 
   c.model = ml_collections.ConfigDict()
   c.model.name = 'mlp'           # mlp | dcgan | resnet | lstm: Structure.model_names
@@ -74,6 +79,16 @@ def base_config() -> ml_collections.ConfigDict:
   c.eval_every = 0               # 0: no evaluation during training (see gan_jax.run.evaluation)
   c.eval_every_minutes = 0.0     # > 0: also evaluate (and checkpoint) every this many training minutes
   c.eval_samples = 2500
+  # What evaluation during training scores against: 'test' (the test split) or 'validation'
+  # (data.validation images held out of the training split), so that choosing a checkpoint
+  # never looks at the test split; experiments/evaluate.py --split=test scores it once.
+  c.eval_split = 'test'
+  c.eval_generators = 'shown'    # which G evaluation scores: 'shown' (shown_generator) or 'both'
+  # The checkpoint with the best evaluation of the shown G is kept in <workdir>/best/ (with
+  # best.json): select_metric, an evaluation field such as 'fid' ('' = none), lowest ('min') or
+  # highest ('max') best.
+  c.select_metric = ''
+  c.select_mode = 'min'
   # Image metrics' feature network (gan_jax.metrics.features): 'lenet' (the project's MNIST and
   # Fashion-MNIST classifiers) or 'inception' (FID's Inception-v3, as papers report; needs the
   # converted weights: inception_weights, else $GAN_JAX_INCEPTION_WEIGHTS or
@@ -133,6 +148,7 @@ def validate(config, structure=None) -> None:
   require(0.0 < config.rollback_lr_factor < 1.0,
           f'rollback_lr_factor must be in (0, 1), got {config.rollback_lr_factor}')
   require_choice('shown_generator', config.shown_generator, ('ema', 'raw'))
+  _validate_evaluation_split(config, structure)
   require_choice('eval_features', config.eval_features, features.NETWORKS)
   require(config.loss.penalty_weight is None or config.loss.penalty_weight >= 0,
           f'loss.penalty_weight must be >= 0, got {config.loss.penalty_weight}')
@@ -204,6 +220,34 @@ def with_current_paths(saved: dict) -> dict:
     for new in new_paths:
       flat.setdefault(new, value)
   return traverse_util.unflatten_dict(flat, sep='.')
+
+
+def _validate_evaluation_split(config, structure) -> None:
+  """The held-out images, the split evaluation scores against and the checkpoint selection."""
+  validation = config.data.validation
+  if validation < 0:
+    raise ConfigError(f'data.validation must be >= 0 (0: no images held out), got {validation}')
+  if validation and not structure.holds_out_validation:
+    raise ConfigError(f'data.validation holds out images of an image split; structure '
+                      f'{structure.name!r} has none to hold out: leave it at 0')
+  require_choice('eval_split', config.eval_split, EVAL_SPLITS)
+  if config.eval_split == 'validation' and not validation:
+    raise ConfigError("eval_split='validation' needs images held out of the training split: "
+                      'set --config.data.validation=N (N > 0)')
+  require_choice('eval_generators', config.eval_generators, ('shown', 'both'))
+  require_choice('select_mode', config.select_mode, ('min', 'max'))
+  if config.select_metric and not (config.eval_every or config.eval_every_minutes):
+    raise ConfigError(f'select_metric={config.select_metric!r} keeps the best evaluated '
+                      'checkpoint: set eval_every or eval_every_minutes')
+
+
+def evaluated_generators(config) -> tuple:
+  """The generators evaluation during training scores: the shown one first, then the other
+  with eval_generators='both'."""
+  shown = config.shown_generator
+  if config.eval_generators == 'both':
+    return (shown, *[g for g in GENERATORS if g != shown])
+  return (shown,)
 
 
 def n_critic(config) -> int:

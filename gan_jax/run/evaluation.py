@@ -13,13 +13,14 @@ import jax
 
 from gan_jax import structures
 from gan_jax.core.state import create_state
-from gan_jax.errors import ConfigError
+from gan_jax.errors import ConfigError, require_choice
+from gan_jax.run import selection
 from gan_jax.run.checkpoint import Checkpointer
 from gan_jax.run.config import build_gan, with_defaults
 from gan_jax.structures.base import GENERATORS, check_generator
 
-__all__ = ['GENERATORS', 'draw_from_model', 'evaluate', 'gan_and_example', 'load_run',
-           'sample_metrics']
+__all__ = ['CHECKPOINTS', 'GENERATORS', 'draw_from_model', 'evaluate', 'gan_and_example',
+           'load_run', 'sample_metrics']
 
 
 def evaluate(gan, state, config, num_samples: int, seed: int = 0, generator: str = 'ema') -> dict:
@@ -50,8 +51,13 @@ def gan_and_example(config, structure=None):
   return build_gan(config, example, structure), example
 
 
-def load_run(workdir: str, data_dir=None):
-  """(config, gan, state) of the newest readable checkpoint in a workdir."""
+CHECKPOINTS = ('latest', 'best')
+
+
+def load_run(workdir: str, data_dir=None, checkpoint: str = 'latest'):
+  """(config, gan, state) of a workdir's newest readable checkpoint ('latest'), or of the one
+  it kept for its best evaluation ('best', config.select_metric; gan_jax.run.selection)."""
+  require_choice('checkpoint', checkpoint, CHECKPOINTS)
   path = os.path.join(workdir, 'config.json')
   if not os.path.exists(path):
     raise ConfigError(f'{workdir} holds no config.json; is it the --workdir of a training run?')
@@ -62,7 +68,11 @@ def load_run(workdir: str, data_dir=None):
   structure.bind_workdir(config, workdir)
   gan, example = gan_and_example(config, structure)
   template = create_state(gan, jax.random.PRNGKey(config.seed), example)
-  state = Checkpointer(os.path.join(workdir, 'checkpoints'), 1).restore_latest(template)
+  folder = os.path.join(workdir, 'checkpoints' if checkpoint == 'latest' else selection.FOLDER)
+  state = Checkpointer(folder, 1).restore_latest(template)
+  if state is None and checkpoint == 'best':
+    raise ConfigError(f'no readable best checkpoint in {folder}: the run kept none (train it '
+                      "with --config.select_metric, e.g. 'fid', and an evaluation schedule)")
   if state is None:
-    raise ConfigError(f'no readable checkpoint in {workdir}/checkpoints')
+    raise ConfigError(f'no readable checkpoint in {folder}')
   return config, gan, state

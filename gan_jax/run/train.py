@@ -16,7 +16,8 @@ from gan_jax.run import parallel
 from gan_jax.tools import plots
 from gan_jax.run.checkpoint import Checkpointer
 from gan_jax.run.workdir import WorkdirLock, check_workdir
-from gan_jax.run.config import build_gan, validate
+from gan_jax.run.config import build_gan, evaluated_generators, validate
+from gan_jax.run.selection import BestCheckpoint
 from gan_jax.data import prefetch
 from gan_jax.errors import ConfigError, DivergenceError
 from gan_jax.tools.metric_writers import MetricWriter
@@ -142,17 +143,35 @@ def _is_number(value) -> bool:
       isinstance(value, (np.ndarray, jax.Array)) and value.ndim == 0)
 
 
+def _chief_decides(*decisions) -> tuple:
+  """The chief's decisions, shared by every host (each host passes its own; the chief's win)."""
+  decision = np.array(decisions)
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils
+    decision = multihost_utils.broadcast_one_to_all(decision)
+  return tuple(bool(d) for d in decision)
+
+
 def _timed_decisions(config, clock, next_eval: float):
   """(out of time, evaluation due by minutes), decided by the chief and shared by every host, so
   that all hosts stop and evaluate at the same step. Called on logging steps only, after the
   device has caught up, so the minutes count finished work."""
   minutes = clock.minutes()
-  decision = np.array([config.train_minutes > 0 and minutes >= config.train_minutes,
-                       config.eval_every_minutes > 0 and minutes >= next_eval])
-  if jax.process_count() > 1:
-    from jax.experimental import multihost_utils
-    decision = multihost_utils.broadcast_one_to_all(decision)
-  return bool(decision[0]), bool(decision[1])
+  return _chief_decides(config.train_minutes > 0 and minutes >= config.train_minutes,
+                        config.eval_every_minutes > 0 and minutes >= next_eval)
+
+
+def _evaluations(config, run, state) -> dict:
+  """{generator: its numeric results} for each G evaluation scores (evaluated_generators).
+  Numbers are logged; which features and split they are in is config.eval_features and
+  config.eval_split (config.json)."""
+  scores = {}
+  for generator in evaluated_generators(config):
+    results = run.structure.evaluate(run.gan, state, config, config.eval_samples, config.seed,
+                                     generator)
+    generator = results.pop('generator')   # in the key: which G these numbers describe
+    scores[generator] = {k: v for k, v in results.items() if _is_number(v)}   # not dicts, text
+  return scores
 
 
 def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_chief):
@@ -161,6 +180,7 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
   batches = prefetch(data.batches, step, config.num_steps)
   last_saved = step if checkpointer.steps() else None
   clock = TrainingClock(workdir, step, enabled=is_chief)
+  best = BestCheckpoint(config, workdir, is_chief)
   by_time = config.train_minutes > 0 or config.eval_every_minutes > 0
   every = config.eval_every_minutes
   next_eval = (int(clock.minutes() / every) + 1) * every if every else float('inf')
@@ -177,7 +197,8 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
     logging = step % config.log_every == 0 or last
     saving = step % config.checkpoint_every == 0 or last or timed_eval
     drawing = is_chief and (step % config.sample_every == 0 or last)
-    evaluating = is_chief and bool(config.eval_every or every) and (
+    # The chief evaluates; every host then saves a new best checkpoint, as it decides.
+    evaluating = bool(config.eval_every or every) and (
         (config.eval_every and step % config.eval_every == 0) or timed_eval or last)
     if not (logging or saving or drawing or evaluating):
       continue
@@ -209,14 +230,17 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
                            os.path.join(workdir, 'samples', f'step_{step:07d}'),
                            f'{which}, step {step}')
     if evaluating:
-      with clock.stopped():
-        results = run.structure.evaluate(run.gan, state, config, config.eval_samples,
-                                         config.seed, config.shown_generator)
-      generator = results.pop('generator')   # in the key: which G these numbers describe
-      # Numbers are logged; which features they are in is config.eval_features (config.json).
-      results = {k: v for k, v in results.items() if _is_number(v)}   # not lists, dicts, text
-      writer.write(step, {**{f'eval/{generator}/{k}': v for k, v in results.items()},
-                          'train_minutes': clock.minutes()}, training=False)
+      shown, minutes = {}, clock.minutes()
+      if is_chief:
+        with clock.stopped():
+          scores = _evaluations(config, run, state)
+        shown = scores[config.shown_generator]
+        writer.write(step, {**{f'eval/{g}/{k}': v for g, r in scores.items() for k, v in r.items()},
+                            'train_minutes': minutes}, training=False)
+      if best.enabled and _chief_decides(is_chief and best.improves(shown))[0]:
+        best.save(step, state, {'train_minutes': minutes,
+                                'value': float(shown.get(config.select_metric, np.nan)),
+                                'generator': config.shown_generator, 'split': config.eval_split})
     if saving:
       checkpointer.save(step, state)
       clock.save(step)

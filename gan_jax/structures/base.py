@@ -53,6 +53,7 @@ class Structure:
     encoding: one line on what `experiments/sample.py` writes for it (README quotes these).
     eval_samples: the sample size `experiments/evaluate.py` scores by default.
     vae_likelihood: the pixel-wise likelihood of a VAE of this data (gan_jax.run.study).
+    holds_out_validation: whether data.validation applies (its data are an image split).
   """
   name: str = ''
   encoding: str = ''
@@ -66,6 +67,7 @@ class Structure:
   # (gan_jax.run.config.with_defaults), and a command line naming a former path is told the
   # new one (gan_jax.run.cli).
   former_paths: dict = {}
+  holds_out_validation: bool = False
 
   # --- configuration -----------------------------------------------------------------------
   def config_fields(self):

@@ -29,24 +29,24 @@ def feature_network(config) -> features.FeatureNetwork:
 
 
 def reference_features(config) -> np.ndarray:
-  """Features of the reference images, the test split at the run's image size (a folder: the
-  folder itself), computed once (gan_jax.metrics.features caches them)."""
-  data = config.data
-  images = image_data.load_split(data.name, 'test', data.data_dir, data.download,
-                                 data.image_size, data.folder)
-  return features.reference_features(data.name, 'test', feature_network(config), images)
+  """Features of the reference images of config.eval_split: the test split at the run's image
+  size (a folder: the folder itself), or the validation images held out of the training split;
+  computed once (gan_jax.metrics.features caches them, keyed by the images themselves)."""
+  images, _ = image_data.evaluation_part(config.data, config.eval_split)
+  return features.reference_features(config.data.name, config.eval_split,
+                                     feature_network(config), images)
 
 
 def image_metrics(samples: np.ndarray, config) -> dict:
   """FID, KID, precision/recall, density/coverage and inception score of samples in [-1, 1],
-  in the run's feature network, which the result names."""
+  in the run's feature network against its evaluation split, both of which the result names."""
   net = feature_network(config)
   real_features = reference_features(config)
   fake_features, probabilities = net.extract(samples)
   kid_mean, kid_std = kid(real_features, fake_features)
   pr = precision_recall(real_features[:5000], fake_features[:5000])
   is_mean, is_std = inception_score(probabilities)
-  return {'features': net.name, 'feature_weights': net.weights,
+  return {'features': net.name, 'feature_weights': net.weights, 'split': config.eval_split,
           'fid': fid(real_features, fake_features), 'kid': kid_mean, 'kid_std': kid_std,
           **pr._asdict(), 'inception_score': is_mean, 'inception_score_std': is_std}
 
@@ -75,6 +75,8 @@ class Images(Structure):
   encoding = 'float32 (N, H, W, C) images in [-1, 1]'
   model_names = IMAGE_MODELS
   vae_likelihood = 'bernoulli'
+  holds_out_validation = True
+
   former_paths = {'model.code_categories': 'code_categories', 'loss.class_weight': 'code_weight'}
 
   def config_fields(self):
@@ -107,9 +109,7 @@ class Images(Structure):
     return d_has_batch_norm(config)
 
   def make_data(self, config, n_critic, process_index=0, process_count=1):
-    data = config.data
-    images = image_data.load_split(data.name, data.split, data.data_dir, data.download,
-                                   data.image_size, data.folder)
+    images, _ = image_data.training_part(config.data)
     source = image_data.ImageBatches(images, config.batch_size, config.seed, process_index,
                                      process_count)
     return Data(np.zeros(images.shape[1:], np.float32), step_batches(source, n_critic))

@@ -2,10 +2,12 @@
 pseudo-labels) and image completion (the lower half given the upper, pix2pix's pair).
 
 Label to image is scored on `num_samples` samples, the same number for each class: the
-classifier's accuracy on the labels asked for, FID against the whole test split, and intra-FID
-(FID of each class against the test images of that class, averaged). A pseudo-label run is a
-model of p(x): sampled with each cluster's share of the training set and scored like an
-unconditional G. Completion: the first `num_samples` test images, their upper half given; L1 to
+classifier's accuracy on the labels asked for, FID against the whole evaluation split
+(config.eval_split: the test split, or the validation images held out of the training split),
+and intra-FID (FID of each class against that split's images of that class, averaged). A
+pseudo-label run is a model of p(x): sampled with each cluster's share of the training set and
+scored like an unconditional G. Completion: the first `num_samples` images of the evaluation
+split, their upper half given; L1 to
 the truth on the hidden half, FID of the completed images, the classifier's accuracy against the
 true labels, and the diversity of completions over z. All give the classifier's accuracy on the
 real test images (the ceiling).
@@ -47,24 +49,25 @@ PSEUDO_LABELS_FILE = 'pseudo_labels.npy'
 
 
 def training_labels(config) -> np.ndarray:
-  """The labels a label-to-image model trains on, in the split's order: the dataset's, or with
-  `labeled_images.pseudo_labels` = k, k-means clusters of its pixels (no label is read), read
-  from `labeled_images.labels_file` when a run stored them there, else computed (and stored
-  there)."""
+  """The labels a label-to-image model trains on, in the order of its training images (the
+  split without its held-out validation images): the dataset's, or with
+  `labeled_images.pseudo_labels` = k, k-means clusters of their pixels (no label is read;
+  permuted among the images with `labeled_images.pseudo_labels_shuffled`), read from
+  `labeled_images.labels_file` when a run stored them there, else computed (and stored there)."""
   data_config, own = config.data, config.labeled_images
   if own.pseudo_labels:
     path = own.labels_file
     if path and os.path.exists(path):
       return _stored_clusters(path, own.pseudo_labels)
     labels = clusters.pixel_clusters(data_config, own.pseudo_labels)
+    if own.pseudo_labels_shuffled:
+      labels = clusters.shuffled(labels)
     if path:
       temporary = path + f'.{os.getpid()}.tmp.npy'
       np.save(temporary, labels)
       os.replace(temporary, path)   # whole or absent, also with several hosts writing
     return labels
-  _, labels = image_data.load_labeled_split(data_config.name, data_config.split,
-                                            data_config.data_dir, data_config.download,
-                                            data_config.image_size, data_config.folder)
+  _, labels = image_data.training_part(data_config)
   if labels is None:
     raise _unlabelled(data_config.name)
   return labels
@@ -149,10 +152,10 @@ def check_label_classifier(config) -> None:
 
 
 def held_out(config):
-  """(images uint8, labels) of the test split of the configured dataset."""
+  """(images uint8, labels) evaluation scores against (config.eval_split): the test split of
+  the configured dataset, or the images held out of its training split."""
   check_label_classifier(config)
-  return image_data.load_labeled_split(config.data.name, 'test',
-                                       image_data.default_data_dir(config.data.data_dir))
+  return image_data.evaluation_part(config.data, config.eval_split)
 
 
 @functools.lru_cache(maxsize=4)
@@ -178,6 +181,8 @@ class LabeledImages(Structure):
               'training shares, a completion run completing the first N test images')
   model_names = ('dcgan',)
   vae_likelihood = 'bernoulli'
+  holds_out_validation = True
+
   former_paths = {'model.conditional': 'conditional', 'model.g_conditioning': 'g_conditioning',
                   'model.num_classes': 'num_classes', 'loss.class_weight': 'class_weight',
                   'loss.d_classifies_fakes': 'd_classifies_fakes', 'loss.l1_weight': 'l1_weight',
@@ -197,6 +202,7 @@ class LabeledImages(Structure):
     # k > 0: label to image on k-means clusters of the pixels instead of the labels
     # (gan_jax.data.clusters; num_classes = k): an unsupervised model of p(x).
     c.pseudo_labels = 0
+    c.pseudo_labels_shuffled = False   # the control: cluster ids permuted among the images
     c.labels_file = ''              # set by the run: where a pseudo-label run keeps its clusters
     return c
 
@@ -214,6 +220,9 @@ class LabeledImages(Structure):
       if own[field] < 0:
         raise ConfigError(f'labeled_images.{field} must be >= 0, got {own[field]}')
     pseudo = own.pseudo_labels
+    if own.pseudo_labels_shuffled and not pseudo:
+      raise ConfigError('labeled_images.pseudo_labels_shuffled permutes k-means cluster ids: set '
+                        'labeled_images.pseudo_labels=k too')
     if pseudo and not (condition_kind(config) == 'label' and pseudo == own.num_classes):
       raise ConfigError(f'labeled_images.pseudo_labels={pseudo} (k-means clusters) needs a '
                         'label-to-image model (labeled_images.conditional concat, projection or '
@@ -247,9 +256,7 @@ class LabeledImages(Structure):
       config.labeled_images.labels_file = os.path.join(workdir, PSEUDO_LABELS_FILE)
 
   def make_data(self, config, n_critic, process_index=0, process_count=1):
-    data = config.data
-    images, _ = image_data.load_labeled_split(data.name, data.split, data.data_dir,
-                                              data.download, data.image_size, data.folder)
+    images, _ = image_data.training_part(config.data)
     labels = training_labels(config)
     source = image_data.ImageBatches(images, config.batch_size, config.seed, process_index,
                                      process_count, labels=labels)
@@ -315,7 +322,7 @@ class LabeledImages(Structure):
     real_features = reference_features(config)
     results = {'num_samples': num_samples, 'generator': generator,
                'real_label_accuracy': real_label_accuracy(name, data_dir),
-               'features': net.name, 'feature_weights': net.weights}
+               'features': net.name, 'feature_weights': net.weights, 'split': config.eval_split}
 
     def scored(samples):
       """(features in the run's network, the LeNet classifier's class probabilities)."""

@@ -147,3 +147,37 @@ def plot_convergence(records, path: str) -> None:
   fig.tight_layout(rect=(0, legend_inches / height, 1, 1))
   fig.savefig(path, dpi=100)
   plt.close(fig)
+
+
+def plot_time_to_fid(records, path: str, title: str, ylabel: str) -> None:
+  """Validation FID against minutes of training, one line per run (experiments/time_to_fid.py's
+  records: a colour per config and overrides, a line style per seed), the chosen checkpoint
+  starred and its test FID in the legend; log scale."""
+  recipes = sorted({(r['config'], ' '.join(r['overrides'])) for r in records})
+  colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
+  styles = ('-', '--', ':', '-.')
+  legend_inches = 0.18 * len(records) + 0.1
+  height = 4.2 + legend_inches
+  fig, ax = plt.subplots(figsize=(8, height))
+  for record in sorted(records, key=lambda r: (r['config'], r['overrides'], r['seed'])):
+    recipe = (record['config'], ' '.join(record['overrides']))
+    colour = colours[recipes.index(recipe) % len(colours)]
+    seeds = sorted({r['seed'] for r in records
+                    if (r['config'], ' '.join(r['overrides'])) == recipe})
+    style = styles[seeds.index(record['seed']) % len(styles)]
+    chosen = record['chosen']
+    curve = record['curve'][chosen['generator']]
+    label = (f"{' '.join(part for part in recipe if part)}, seed {record['seed']}: test FID "
+             f"{record['test']['fid']:.1f} ({chosen['generator']} G, step {chosen['step']})")
+    ax.plot([p['minutes'] for p in curve], [p['fid'] for p in curve], style, color=colour,
+            label=label)
+    ax.plot([chosen['train_minutes']], [chosen['value']], '*', color=colour, markersize=10)
+  ax.set_yscale('log')
+  ax.set_xlabel('training wall time (min; drawing and evaluation excluded)')
+  ax.set_ylabel(ylabel)
+  ax.set_title(title, fontsize=9)
+  ax.grid(True, which='both', alpha=0.3)
+  fig.legend(loc='lower center', ncol=1, fontsize=7, frameon=False)
+  fig.tight_layout(rect=(0, legend_inches / height, 1, 1))
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
