@@ -376,10 +376,10 @@ def test_a_run_by_time_stops_evaluates_and_resumes_on_its_clock(tmp_path):
   assert clock[first] >= 0.08 * 60
   records = [json.loads(line) for line in open(tmp_path / 'metrics.jsonl')]
   evaluations = [r for r in records if any(k.startswith('eval/') for k in r)]
-  assert len(evaluations) >= 3   # at 0.02 (compiling included), 0.04, 0.06 minutes and the last
+  assert len(evaluations) >= 2   # on the clock (compiling included) and at the last step
   minutes = [r['train_minutes'] for r in evaluations]
   assert minutes == sorted(minutes) and minutes[-1] >= 0.08
   config.train_minutes = 0.12
   second = int(train_and_evaluate(config, str(tmp_path), quiet=True).step)
   clock = {int(k): v for k, v in json.load(open(tmp_path / 'train_clock.json')).items()}
-  assert second > first and 0.12 * 60 <= clock[second] < clock[first] + 0.12 * 60
+  assert second > first and clock[second] >= 0.12 * 60 > clock[first]
