@@ -337,3 +337,13 @@ def test_discriminator_is_permutation_invariant_and_takes_soft_graphs(pooling):
   np.testing.assert_allclose(permuted, logits, rtol=1e-5, atol=1e-5)
   assert np.all(np.isfinite(input_grad)) and np.abs(np.asarray(input_grad)).sum() > 0
   assert np.std(np.asarray(logits)) > 0   # the graphs are told apart
+
+
+def test_edges_in_two_triangles_by_hand():
+  """The inner edges of a triangulation: all of K4's, the diamond's diagonal alone, pooled."""
+  assert gm.edges_in_two_triangles([nx.complete_graph(4)]) == 1.0
+  assert gm.edges_in_two_triangles([DIAMOND, nx.path_graph(3)]) == 1 / 7
+  assert gm.edges_in_two_triangles([DIAMOND, nx.complete_graph(4), nx.empty_graph(2)]) == 7 / 11
+  assert np.isnan(gm.edges_in_two_triangles([nx.empty_graph(3)]))
+  assert gm.size_summary([DIAMOND])['edges_in_two_triangles'] == 1 / 5
+
