@@ -347,3 +347,29 @@ def test_edges_in_two_triangles_by_hand():
   assert np.isnan(gm.edges_in_two_triangles([nx.empty_graph(3)]))
   assert gm.size_summary([DIAMOND])['edges_in_two_triangles'] == 1 / 5
 
+
+def test_threshold_decode_is_the_most_likely_graph_and_needs_one_size():
+  """graphs.decode='threshold': every entry of G's logits above 0 (for the z the Bernoulli
+  draws of the same seed read); refused in one line where the data draws graph sizes."""
+  from gan_jax import keys, structures
+  from gan_jax.core.state import create_state
+  from gan_jax.run.config import base_config, build_gan, validate
+  config = base_config()
+  config.structure, config.data.name, config.model.z_dim = 'graphs', 'planar', 4
+  config.graphs.g_hidden = (8,)
+  entry = structures.get(config)
+  gan = build_gan(config)
+  state = create_state(gan, jax.random.PRNGKey(0), entry.example(config))
+  sampled = entry.sample(gan, state, config, 3, seed=5)
+  config.graphs.decode = 'threshold'
+  validate(config)
+  threshold = entry.sample(gan, state, config, 3, seed=5)
+  z = jax.random.normal(jax.random.fold_in(keys.fold(jax.random.PRNGKey(5), keys.EVAL), 0),
+                        (3, gan.z_dim))
+  logits = gan.generator.apply({'params': state.ema_params}, z, train=False, output='logits')
+  np.testing.assert_array_equal(threshold, np.asarray(logits > 0, np.float32))
+  assert not np.array_equal(sampled, threshold)
+  config.data.name = 'community_small'
+  with pytest.raises(ConfigError, match="graphs.decode='threshold' needs one graph size") as error:
+    validate(config)
+  assert '\n' not in str(error.value)
