@@ -351,7 +351,10 @@ def test_a_run_by_time_stops_evaluates_and_resumes_on_its_clock(tmp_path):
   second = int(train_and_evaluate(config, str(tmp_path), quiet=True).step)
   clock = {int(k): v for k, v in json.load(open(tmp_path / 'train_clock.json')).items()}
   assert second > first and 0.12 * 60 <= clock[second] < clock[first] + 0.12 * 60
-  records = len(open(tmp_path / 'metrics.jsonl').readlines())
+  records = [json.loads(line) for line in open(tmp_path / 'metrics.jsonl')]
+  steps = [r['step'] for r in records if any(k.startswith('eval/') for k in r)]
+  assert steps == sorted(set(steps)) and steps[-1] == second   # the curve goes on, once a step
+  records = len(records)
   # The same budget again: the run has its minutes, so nothing is trained, logged or evaluated.
   assert int(train_and_evaluate(config, str(tmp_path), quiet=True).step) == second
   assert len(open(tmp_path / 'metrics.jsonl').readlines()) == records
