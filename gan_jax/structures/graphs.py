@@ -179,8 +179,8 @@ class Graphs(Structure):
   def evaluate(self, gan, state, config, num_samples, seed=0, generator='ema'):
     """`evaluate_draws` of G (means, and their stds as '<metric>_std'); with num_samples above
     a draw's size, also every metric of num_samples graphs at once ('<metric>_<num_samples>':
-    a tighter V.U.N. than 40 graphs give). Scalars only, graphs.decode's graphs: what the
-    trainer logs is the whole evaluation (experiments/planar_study.py reads it back)."""
+    a tighter V.U.N. than 40 graphs give), of the graphs graphs.decode gives. Every value is a
+    scalar, so the trainer logs the whole evaluation (experiments/planar_study.py reads it back)."""
     sampler = lambda n, s: self.sample(gan, state, config, n, s, generator)
     scored, first = self.evaluate_draws(sampler, config, seed)
     results = {'num_samples': len(first) * config.graphs.eval_draws, 'generator': generator,
