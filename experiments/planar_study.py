@@ -1,47 +1,53 @@
-"""Issue 25's protocol: trains a graph config (by default graphs_planar_refine.py: the
-RefineGraphGenerator whose edges read the latent triangles of third nodes, against a PPGN critic,
-both in gan_jax/models/graph_refine.py) through gan_jax.core.steps.make_train_step for a budget
-of wall-clock training minutes, and scores G's EMA every --eval_minutes along the way: the curve of
-V.U.N. against training time that the issue asks for where 60 minutes do not reach the goal.
+"""The planar graph study (docs/structured.md): a graph config (by default
+graphs_planar_refine.py: the RefineGraphGenerator whose edges read the latent triangles of third
+nodes, against a PPGN critic, both in gan_jax/models/graph_refine.py) trained by the common
+trainer, gan_jax.run.train.train_and_evaluate, for a budget of training minutes, G's EMA scored
+every --eval_minutes on the trainer's clock: the curve of V.U.N. against training time. This
+script is the protocol only: the budget it gives the config, and the report it reads back.
 
   taskset -c 1 python experiments/planar_study.py --workdir=workdirs/planar_study \
-      --train_minutes=60 --eval_minutes=10
+      --train_minutes=60 --eval_minutes=20
   taskset -c 1 python experiments/planar_study.py --workdir=workdirs/community_study \
       --config.data.name=community_small --config.graphs.node_order=data \
       --config.model.z_dim=176 --train_minutes=8 --eval_minutes=4
+  python experiments/planar_study.py --workdir=workdirs/planar_study --eval_only \
+      --decode=threshold
 
-Models, data, loss, optimiser and seed come from the config through the graph structure of the
-registry (gan_jax.structures.graphs), as for experiments/train.py; any field can be overridden
-(`--config.graphs.triples=0 --config.graphs.rounds=2 --config.optim.lr=4e-4`: the first attempt;
-community-small above: 20 nodes at most, so z has 20 * 8 + 16 dims).
-Unlike train.py the budget is wall clock and the evaluation is the study's. The whole state is
-checkpointed (orbax, <workdir>/checkpoints) at every evaluation, so a run stopped at any point goes
-on from its last evaluation when the same command is run again, and a finished one trains further
-when --train_minutes is raised: the curve then continues, and every resumption is recorded in the
-JSON under 'resumed' (train_seconds counts every invocation's training, total_seconds the last
-invocation alone). The config must be the one the workdir was trained with.
-(Results recorded before 2026-12-06 16:00 ran this script's earlier flags, which restated the
-config: --g_triples=8 --g_rounds=0 --lr_g=1e-3 --lr_d=1e-3 is today's default
-with --config.graphs.triple_angle=False --config.graphs.triple_hidden=16.)
+The budget, set on the config: train_minutes (--train_minutes: drawing and evaluation stop the
+clock), eval_every_minutes (--eval_minutes), eval_samples (--vun_graphs), num_steps
+(--max_steps), the clock read every 50 steps (log_every), checkpoints at every evaluation and at
+the end. Any other field can be overridden (`--config.seed=1`, `--config.graphs.triples=0
+--config.graphs.rounds=2 --config.optim.lr=4e-4`; community-small above: 20 nodes at most, so z
+has 20 * 8 + 16 dims). Resuming is the trainer's: the same command goes on from the newest
+checkpoint of <workdir>/checkpoints and its minutes (<workdir>/train_clock.json), so the curve
+continues; a raised --train_minutes trains a finished run further, the same budget only writes
+the report again. Another config than the workdir's, budget aside, is refused in one line.
 
-Every --eval_minutes of training (the clock stops while evaluating) and at the end, with the
-EMA generator and Bernoulli draws (the model's distribution; --decode=threshold scores G's most
-likely graph per z instead, a separate row):
-- V.U.N. on --vun_graphs (1000) generated graphs (gan_jax.metrics.graphs.vun against the
-  training split), and the share of their edges that lie in exactly two triangles;
-- SPECTRE's protocol, the structure's `evaluate_draws`: graphs.eval_draws (5) draws of as many
-  graphs as the test split (40 on planar), TV and EMD MMDs of degree / clustering / orbits to the
-  test split and V.U.N., mean and std over the draws; the floor scores draws of as many training
-  graphs against the test split the same way, and the ratios are generated / floor.
-Writes <workdir>/<dataset>_study.json (settings, the curve, every evaluation, the floor),
-<workdir>/<dataset>_generated.npy (the last evaluation's graphs in the structure's encoding:
-(N, n_max, n_max) float32, adjacency off the diagonal, node existence on it), the EMA params
-(<dataset>_ema_params.msgpack) and a figure of 16 test and 16 generated graphs.
+Every evaluation is the graph structure's `evaluate` (gan_jax/structures/graphs.py), which the
+trainer logs to <workdir>/metrics.jsonl as eval/ema/<metric>, with its train_minutes:
+- SPECTRE's protocol: graphs.eval_draws (5) draws of as many graphs as the test split (40 on
+  planar), TV and EMD MMDs of degree / clustering / orbits to the test split, V.U.N. (novelty
+  against the training split), size and the share of edges in exactly two triangles, mean and
+  std over the draws;
+- the same metrics of --vun_graphs (1,000) graphs at once: V.U.N. tighter than 40 graphs give.
+Each evaluation draws from the same z's (config.seed), Bernoulli edges (the model's
+distribution; graphs.decode). The floor scores draws of as many training graphs against the
+test split the same way; ratios are generated / floor.
+
+Writes <workdir>/<dataset>_study.json (settings, the curve, every evaluation in the layout of
+experiments/results/planar_*.json, the floor, each command that trained the run), the EMA params
+(<dataset>_ema_params.msgpack, read by planar_drawing.py) and a figure of 16 test and 16
+generated graphs (<dataset>_study.png); experiments/sample.py exports the run's graphs.
+--eval_only scores the newest checkpoint of a run (gan_jax.run.evaluation.load_run, the run's
+own config) with --decode: 'threshold' (graphs.decode) is G's most likely graph per z, a
+separate row, never the headline; it writes <dataset>_study_<decode>.json. The results in
+experiments/results/planar_*.json came from this protocol with its own training loop (the same
+steps, the same function of config and seed) and evaluations seeded by step; they also keep
+each draw's metrics.
 
 Validity is never checked during training or sampling: the planarity test is the metric's alone.
 """
 
-import functools
 import json
 import os
 import time
@@ -57,85 +63,112 @@ from flax import serialization  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from gan_jax import structures  # noqa: E402
-from gan_jax.core.state import count_params, create_state  # noqa: E402
-from gan_jax.core.steps import make_train_step  # noqa: E402
+from gan_jax.core.state import count_params  # noqa: E402
 from gan_jax.data import graphs as graph_data  # noqa: E402
+from gan_jax.errors import ConfigError  # noqa: E402
 from gan_jax.metrics import graphs as graph_metrics  # noqa: E402
 from gan_jax.run import cli  # noqa: E402
-from gan_jax.run.checkpoint import Checkpointer  # noqa: E402
-from gan_jax.run.config import build_gan, config_difference, validate  # noqa: E402
-from gan_jax.errors import ConfigError  # noqa: E402
+from gan_jax.run.config import config_difference, validate, with_defaults  # noqa: E402
+from gan_jax.run.evaluation import load_run  # noqa: E402
+from gan_jax.run.train import train_and_evaluate  # noqa: E402
 from gan_jax.structures.graphs import reference  # noqa: E402
+from gan_jax.tools.metric_writers import read_metrics  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file(
     'config', os.path.join(os.path.dirname(__file__), 'configs', 'graphs_planar_refine.py'),
     'A graph config (structure graphs).', lock_config=True)
 _WORKDIR = cli.define_workdir()
 _TRAIN_MINUTES = flags.DEFINE_float('train_minutes', 10.0, 'Training budget (wall clock, '
-                                    'evaluations excluded).')
+                                    'drawing and evaluation excluded).')
 _MAX_STEPS = flags.DEFINE_integer('max_steps', 10 ** 9, 'Stop after this many G steps.')
 _EVAL_MINUTES = flags.DEFINE_float('eval_minutes', 5.0, 'Evaluate every this many minutes of '
                                    'training.')
-_VUN_GRAPHS = flags.DEFINE_integer('vun_graphs', 1000, 'Generated graphs for V.U.N.')
+_VUN_GRAPHS = flags.DEFINE_integer('vun_graphs', 1000, 'Generated graphs scored at once.')
 _DECODE = flags.DEFINE_enum('decode', 'sample', ['sample', 'threshold'],
-                            "'sample': Bernoulli edges, the model's distribution; 'threshold': "
-                            "every edge of probability > 1/2, G's most likely graph for its z "
-                            '(one graph size only; a separate row, never the headline).')
-_EVAL_ONLY = flags.DEFINE_bool('eval_only', False, 'Score the EMA params a finished run saved in '
-                               '--workdir (with --decode); writes <dataset>_study_<decode>.json.')
+                            "--eval_only: 'sample', Bernoulli edges, the model's distribution; "
+                            "'threshold', every edge of probability > 1/2, G's most likely "
+                            'graph for its z (one graph size only).')
+_EVAL_ONLY = flags.DEFINE_bool('eval_only', False, 'Score the newest checkpoint of the run in '
+                               '--workdir (its own config) with --decode; writes '
+                               '<dataset>_study_<decode>.json.')
+
+# What a run may change when it goes on in a workdir: the budget, not what is trained.
+BUDGET = ('train_minutes', 'num_steps', 'eval_every_minutes')
 
 
-def edges_in_two_triangles(graphs) -> float:
-  """Share of all edges (pooled over the graphs) with exactly 2 common neighbours."""
-  inside, total = 0, 0
-  for g in graphs:
-    a = nx.to_numpy_array(g, weight=None)
-    common = a @ a
-    inside += int(((common == 2) & (a > 0)).sum())
-    total += int((a > 0).sum())
-  return inside / max(total, 1)
+def study_config(config, train_minutes: float, eval_minutes: float, vun_graphs: int,
+                 max_steps: int):
+  """The config with the study's budget: by time, evaluated and checkpointed on the clock."""
+  config = config.copy_and_resolve_references()
+  config.train_minutes, config.eval_every_minutes = train_minutes, eval_minutes
+  config.num_steps, config.eval_every, config.eval_samples = max_steps, 0, vun_graphs
+  config.log_every = 50                  # how often the clock is read
+  config.checkpoint_every = config.sample_every = 10 ** 9   # at evaluations and the end
+  config.keep_checkpoints, config.shown_generator = 2, 'ema'
+  return config
 
 
-def floor(train, test, draws, size, seed, planar):
-  """The train-vs-test floor: all training graphs, and `draws` draws of `size` of them scored
-  like G's draws (score_draws)."""
-  chosen = [np.random.default_rng([seed, 3, d]).choice(len(train), min(size, len(train)),
-                                                       replace=False) for d in range(draws)]
+def check_same_run(config, workdir: str) -> None:
+  """A ConfigError when the workdir was trained with another config than `config`, budget
+  aside: one curve is one config."""
+  path = os.path.join(workdir, 'config.json')
+  if not os.path.exists(path):
+    return
+  saved = with_defaults(json.load(open(path)))   # fields added since take today's defaults
+  for key in BUDGET:
+    saved[key] = config[key]
+  difference = config_difference(json.loads(saved.to_json()), config)
+  if difference:
+    raise ConfigError(f'{workdir} was trained with another config ({difference}); use a new '
+                      '--workdir or the same --config flags')
+
+
+def floor(config):
+  """The train-vs-test floor: all training graphs, and config.graphs.eval_draws draws of as
+  many training graphs as G's draws, scored like them (score_draws)."""
+  test, train, planar = reference(config.data.name)
+  size = min(config.graphs.num_generated or len(test), len(train))
+  chosen = [np.random.default_rng([config.seed, 3, d]).choice(len(train), size, replace=False)
+            for d in range(config.graphs.eval_draws)]
   sampled = graph_metrics.score_draws([[train[i] for i in c] for c in chosen], test, train, planar)
   return {'all_train': graph_metrics.score(train, test, train, planar),
           'sampled': sampled['metrics'], 'sampled_std': sampled['metrics_std']}
 
 
-def resume(checkpointer, template, path, report, config):
-  """(state, train seconds) at the newest checkpoint, the report's curve and evaluations cut
-  back to it; (template, 0) for a new run. A checkpoint is saved after the JSON, so the JSON
-  always has the evaluation of the checkpoint's step."""
-  state = checkpointer.restore_latest(template)
-  if state is None and os.path.exists(path):   # never write a new curve over an old one
-    raise ConfigError(f'{path} holds a study but {checkpointer.directory} no readable '
-                      f'checkpoint to go on from; use a new --workdir')
-  if state is None:
-    return template, 0.0
-  step = int(state.step)
-  if not os.path.exists(path):
-    raise ConfigError(f'{checkpointer.directory} has a checkpoint (step {step}) but {path} is '
-                      f'missing; use a new --workdir')
-  with open(path) as f:
-    saved = json.load(f)
-  difference = config_difference(saved['config'], config)
-  if difference:
-    raise ConfigError(f'{path} was trained with another config ({difference}); use a new '
-                      f'--workdir or the same --config flags')
-  at = [e for e in saved['evaluations'] if e['step'] == step]
-  if not at:
-    raise ConfigError(f'{path} has no evaluation at the checkpoint\'s step {step}; '
-                      f'use a new --workdir')
-  for key in ('curve', 'evaluations'):
-    report[key] = [e for e in saved[key] if e['step'] <= step]
-  report['floor'] = saved['floor']
-  report['resumed'] = saved.get('resumed', []) + [
-      {'step': step, 'train_seconds': at[0]['train_seconds'], 'command': report['command']}]
-  return state, at[0]['train_seconds']
+def evaluation(record: dict, many: int, floor_sampled: dict) -> dict:
+  """One evaluation the trainer logged (eval/<generator>/<metric>, train_minutes) in the
+  study's layout: SPECTRE's draws under 'protocol', the `many` graphs at once under
+  'metrics_<many>' (V.U.N. also as 'vun_<many>'), the draws' MMDs over the floor's."""
+  values = {key.split('/', 2)[2]: value for key, value in record.items()
+            if key.startswith('eval/')}
+  suffix = f'_{many}'
+  at_once = {k[:-len(suffix)]: v for k, v in values.items() if k.endswith(suffix)}
+  rest = {k: v for k, v in values.items() if not k.endswith(suffix) and k != 'num_samples'}
+  means = {k: v for k, v in rest.items() if not k.endswith('_std')}
+  entry = {'step': record['step'], 'train_minutes': record['train_minutes'],
+           'train_seconds': 60 * record['train_minutes'],
+           'protocol': {'metrics': means,
+                        'metrics_std': {k[:-4]: v for k, v in rest.items() if k.endswith('_std')}},
+           'ratio_to_floor': {k: means[k] / floor_sampled[k] if floor_sampled.get(k, 0) > 0
+                              else None for k in means if k.endswith(('_tv', '_emd'))}}
+  if at_once:
+    entry[f'metrics{suffix}'] = at_once
+    for key in ('edges_in_two_triangles', 'mean_edges', 'connected'):
+      entry[key] = at_once.get(key)
+    if 'vun' in at_once:
+      entry[f'vun{suffix}'] = {k: at_once[k] for k in ('valid', 'unique', 'novel', 'vun')}
+  return entry
+
+
+def curve_point(entry: dict, many: int, draws: str) -> dict:
+  """An evaluation's point of the curve: minutes, step, V.U.N. of `many` graphs and of the
+  draws (`draws`: '5x40'), edges in two triangles."""
+  vun = entry.get(f'vun_{many}', {})
+  return {'step': entry['step'], 'train_minutes': round(entry['train_minutes'], 2),
+          'train_seconds': round(entry['train_seconds'], 1), f'vun_{many}': vun.get('vun'),
+          f'vun_{draws}': entry['protocol']['metrics'].get('vun'),
+          f'valid_{many}': vun.get('valid'),
+          'edges_in_two_triangles': entry.get('edges_in_two_triangles')}
 
 
 def save_figure(path, blocks):
@@ -154,139 +187,108 @@ def save_figure(path, blocks):
   plt.close(fig)
 
 
-def main(argv):
-  del argv
-  config = cli.config_value(_CONFIG)
+def print_curve(report: dict, many: int, draws: str) -> None:
+  """The curve as a table: minutes, step, V.U.N., TV MMDs, edges in two triangles."""
+  print(f'{"minutes":>8}{"step":>8}{"V.U.N. " + str(many):>13}{"V.U.N. " + draws:>13}'
+        f'{"TV deg / clu / orb":>30}{"in 2 triangles":>16}')
+  cell = lambda v: f'{100 * v:.1f}%' if v is not None else '-'
+  for entry in report['evaluations']:
+    m, point = entry['protocol']['metrics'], curve_point(entry, many, draws)
+    tv = ' / '.join(f'{m[k]:.4f}' for k in ('degree_tv', 'clustering_tv', 'orbit_tv'))
+    print(f'{entry["train_minutes"]:>8.1f}{entry["step"]:>8}{cell(point[f"vun_{many}"]):>13}'
+          f'{cell(point[f"vun_{draws}"]):>13}{tv:>30}'
+          f'{cell(entry.get("edges_in_two_triangles")):>16}')
+
+
+def write_study(config, gan, state, stem: str, records, runs, final_train_metrics) -> dict:
+  """The study's JSON (stem.json), printed table and figure (stem.png), from the run's final
+  state and its evaluation records."""
+  start = time.perf_counter()
+  structure = structures.get(config)
+  test, train, _ = reference(config.data.name)
+  dataset, many = config.data.name, config.eval_samples
+  draws = f'{config.graphs.eval_draws}x{config.graphs.num_generated or len(test)}'
+  report = {'command': runs[-1]['command'], 'dataset': dataset, 'config': config.to_dict(),
+            'generator': repr(gan.generator), 'discriminator': repr(gan.discriminator),
+            'g_params': count_params(state.g_params), 'd_params': count_params(state.d_params),
+            'data_edges_in_two_triangles': graph_metrics.edges_in_two_triangles(train),
+            'floor': floor(config), 'runs': runs}
+  report['evaluations'] = [evaluation(r, many, report['floor']['sampled']) for r in records]
+  report['curve'] = [curve_point(e, many, draws) for e in report['evaluations']]
+  if report['evaluations']:
+    report['steps'] = report['evaluations'][-1]['step']
+    report['train_seconds'] = report['evaluations'][-1]['train_seconds']
+  report['final_train_metrics'] = final_train_metrics
+  generated = graph_data.decode(structure.sample(gan, state, config, 16, config.seed))
+  report['figure'] = stem + '.png'
+  save_figure(report['figure'], [('test graphs', test[:16]),
+                                 (f'generated, step {int(state.step)}', generated)])
+  report['report_seconds'] = time.perf_counter() - start
+  with open(stem + '.json', 'w') as f:
+    json.dump(report, f, indent=1)
+  print_curve(report, many, draws)
+  print(f'wrote {stem}.json', flush=True)
+  return report
+
+
+def run_records(workdir: str, step: int):
+  """(the trainer's evaluation records up to `step`, the newest checkpoint's; the losses and
+  norms of its last training record)."""
+  records = [r for r in read_metrics(workdir) if r['step'] <= step]
+  evaluations = [r for r in records if any(k.startswith('eval/') for k in r)]
+  trained = [r for r in records if 'g_loss' in r]
+  last = {k: v for k, v in trained[-1].items() if k not in ('step', 'steps_per_sec',
+                                                             'train_minutes')} if trained else {}
+  return evaluations, last
+
+
+def run_study(config, workdir: str, command: str) -> dict:
+  """Trains (or goes on training) `config`, by its budget, through the common trainer, then
+  writes the study's report; returns it."""
   validate(config)
   structure = structures.get(config)
   structure.check_draws(config)   # SPECTRE's protocol: refused before anything is written
-  workdir = cli.open_workdir(_WORKDIR)
-  dataset, seed = config.data.name, config.seed
-  test, train, planar = reference(dataset)
-  gan = build_gan(config)
-  data = structure.make_data(config, gan.n_critic)
-  state = create_state(gan, jax.random.PRNGKey(seed), data.example)
-  if _DECODE.value == 'threshold' and max(gan.generator.node_counts) < 1.0:
-    raise ConfigError('--decode=threshold needs one graph size (planar); sizes are drawn')
-  report = {'command': cli.command_line(), 'dataset': dataset, 'config': config.to_dict(),
-            'generator': repr(gan.generator), 'discriminator': repr(gan.discriminator),
-            'g_params': count_params(state.g_params), 'd_params': count_params(state.d_params),
-            'data_edges_in_two_triangles': edges_in_two_triangles(train),
-            'curve': [], 'evaluations': []}
-  path = os.path.join(workdir, f'{dataset}_study.json')
+  if not config.train_minutes > 0 or not config.eval_every_minutes > 0:
+    raise ConfigError('the study is by time: set train_minutes and eval_every_minutes > 0')
+  check_same_run(config, workdir)
+  stem = os.path.join(workdir, f'{config.data.name}_study')
+  runs = json.load(open(stem + '.json')).get('runs', []) if os.path.exists(stem + '.json') else []
+  train_and_evaluate(config, workdir)
+  config, gan, state = load_run(workdir)
+  with open(os.path.join(workdir, f'{config.data.name}_ema_params.msgpack'), 'wb') as f:
+    f.write(serialization.to_bytes(jax.device_get(state.ema_params)))
+  runs = runs + [{'command': command, 'step': int(state.step)}]
+  evaluations, last = run_records(workdir, int(state.step))
+  return write_study(config, gan, state, stem, evaluations, runs, last)
+
+
+def evaluate_only(workdir: str, decode: str, command: str) -> dict:
+  """Scores the newest checkpoint of a run with `decode` (graphs.decode); its own config."""
+  config, gan, state = load_run(workdir)
+  config.graphs.decode = decode
+  validate(config)
+  step = int(state.step)
+  evaluations, last = run_records(workdir, step)
+  minutes = evaluations[-1]['train_minutes'] if evaluations else float('nan')
+  results = structures.get(config).evaluate(gan, state, config, config.eval_samples,
+                                            config.seed, config.shown_generator)
+  generator = results.pop('generator')
+  record = {'step': step, 'train_minutes': minutes,
+            **{f'eval/{generator}/{k}': v for k, v in results.items()}}
+  stem = os.path.join(workdir, f'{config.data.name}_study_{decode}')
+  return write_study(config, gan, state, stem, [record],
+                     [{'command': command, 'step': step, 'decode': decode}], last)
+
+
+def main(argv):
+  del argv
+  workdir = os.path.abspath(_WORKDIR.value)   # created by the trainer, once the config is checked
   if _EVAL_ONLY.value:
-    path = os.path.join(workdir, f'{dataset}_study_{_DECODE.value}.json')
-    resumed_seconds = 0.0
-  else:
-    checkpointer = Checkpointer(os.path.join(workdir, 'checkpoints'), keep=2)
-    state, resumed_seconds = resume(checkpointer, state, path, report, config)
-  start = time.perf_counter()
-  if 'floor' in report:
-    print(f'{dataset}: resuming at step {int(state.step)} ({resumed_seconds:.0f} s trained)',
-          flush=True)
-  else:
-    report['floor'] = floor(train, test, config.graphs.eval_draws,
-                            config.graphs.num_generated or len(test), seed, planar)
-    print(f'{dataset}: G {report["g_params"]} params, D {report["d_params"]}; floor in '
-          f'{time.perf_counter() - start:.0f} s: {report["floor"]["sampled"]}', flush=True)
-
-  @functools.partial(jax.jit, static_argnums=2)
-  def most_likely(params, key, n):   # --decode=threshold: every edge of probability > 1/2
-    z = jax.random.normal(key, (n, gan.z_dim))
-    return gan.generator.apply({'params': params}, z, train=False)
-
-  def sampler(state, n, seed):
-    """n encoded graphs from G's EMA: the structure's Bernoulli draws, or the most likely."""
-    if _DECODE.value == 'sample':
-      return structure.sample(gan, state, config, n, seed)
-    key = jax.random.PRNGKey(seed)
-    return np.concatenate([np.asarray(most_likely(state.ema_params, jax.random.fold_in(key, i),
-                                                  min(500, n - i)))
-                           for i in range(0, n, 500)])
-
-  def run_eval(state, step, train_seconds, last=False):
-    eval_start = time.perf_counter()
-    x = sampler(state, _VUN_GRAPHS.value, seed + 1 + step)
-    graphs = graph_data.decode(x)
-    entry = {'step': step, 'train_seconds': train_seconds,
-             'edges_in_two_triangles': edges_in_two_triangles(graphs),
-             'mean_edges': float(np.mean([g.number_of_edges() for g in graphs])),
-             'connected': float(np.mean([nx.is_connected(g) for g in graphs]))}
-    if planar:
-      entry['vun_1000'] = graph_metrics.vun(graphs, train)
-    result, first = structure.evaluate_draws(lambda n, s: sampler(state, n, s), config,
-                                             seed + 2 + step)
-    entry['protocol'] = result
-    floor_sampled = report['floor']['sampled']
-    entry['ratio_to_floor'] = {
-        k: result['metrics'][k] / floor_sampled[k] if floor_sampled[k] > 0 else None
-        for k in result['metrics'] if k.endswith('_tv') or k.endswith('_emd')}
-    entry['eval_seconds'] = time.perf_counter() - eval_start
-    report['evaluations'].append(entry)
-    report['curve'].append({'step': step, 'train_seconds': round(train_seconds, 1),
-                            'vun_1000': entry.get('vun_1000', {}).get('vun'),
-                            'vun_5x40': result['metrics'].get('vun'),
-                            'valid_1000': entry.get('vun_1000', {}).get('valid'),
-                            'edges_in_two_triangles': entry['edges_in_two_triangles']})
-    m = result['metrics']
-    print(f'  eval step {step} ({train_seconds:.0f} s train, {entry["eval_seconds"]:.0f} s '
-          f'eval): V.U.N. {_VUN_GRAPHS.value} {entry.get("vun_1000")}, {len(first)}-graph draws '
-          + ' '.join(f'{k} {m[k]:.4g}' for k in sorted(m)) + f'; in 2 triangles '
-          f'{entry["edges_in_two_triangles"]:.3f}, edges {entry["mean_edges"]:.1f}, connected '
-          f'{entry["connected"]:.3f}', flush=True)
-    if last:
-      structure.save_samples(x, os.path.join(workdir, f'{dataset}_generated'),
-                             f'{dataset}, G step {step}')
-      with open(os.path.join(workdir, f'{dataset}_ema_params.msgpack'), 'wb') as f:
-        f.write(serialization.to_bytes(jax.device_get(state.ema_params)))
-      report['figure'] = os.path.join(workdir, f'{dataset}_study.png')
-      save_figure(report['figure'], [('test graphs', test[:16]),
-                                     (f'generated, step {step}', first[:16])])
-    with open(path, 'w') as f:
-      json.dump(report, f, indent=1)
-    if not _EVAL_ONLY.value:   # after the JSON: resume() finds this step's evaluation in it
-      checkpointer.save(step, state)
-    return time.perf_counter() - eval_start
-
-  if _EVAL_ONLY.value:
-    finished = json.load(open(os.path.join(workdir, f'{dataset}_study.json')))
-    with open(os.path.join(workdir, f'{dataset}_ema_params.msgpack'), 'rb') as f:
-      params = serialization.from_bytes(state.ema_params, f.read())
-    report['decode'] = _DECODE.value
-    run_eval(state.replace(ema_params=params), finished['steps'], finished['train_seconds'])
-    print(f'wrote {path}')
+    evaluate_only(workdir, _DECODE.value, cli.command_line())
     return
-
-  step_fn = make_train_step(gan)
-  budget, every = 60.0 * _TRAIN_MINUTES.value, 60.0 * _EVAL_MINUTES.value
-  train_seconds, step, metrics, eval_total = resumed_seconds, int(state.step), {}, 0.0
-  if train_seconds >= budget or step >= _MAX_STEPS.value:
-    print(f'{path} is already trained for {train_seconds / 60:.1f} min ({step} steps); raise '
-          f'--train_minutes or --max_steps to go on', flush=True)
-    return
-  next_eval = every * (1 + train_seconds // every)
-  t0 = time.perf_counter()
-  while train_seconds < budget and step < _MAX_STEPS.value:
-    state, metrics = step_fn(state, data.batches(step))
-    step += 1
-    if step % 50 == 0 or step == 1:
-      jax.block_until_ready(state)
-      train_seconds = resumed_seconds + time.perf_counter() - t0 - eval_total
-      print(f'step {step} ({train_seconds:.0f} s): ' + ' '.join(
-          f'{k} {float(v):.3g}' for k, v in sorted(metrics.items())), flush=True)
-      if train_seconds >= next_eval and train_seconds < budget:
-        eval_total += run_eval(state, step, train_seconds)
-        next_eval += every
-  jax.block_until_ready(state)
-  train_seconds = resumed_seconds + time.perf_counter() - t0 - eval_total
-  report['train_seconds'], report['steps'] = train_seconds, step
-  report['final_train_metrics'] = {k: float(v) for k, v in metrics.items()}
-  run_eval(state, step, train_seconds, last=True)
-  report['total_seconds'] = time.perf_counter() - start
-  with open(path, 'w') as f:
-    json.dump(report, f, indent=1)
-  print(f'done: {step} steps, {train_seconds:.0f} s training, {report["total_seconds"]:.0f} s '
-        f'in all; wrote {path}', flush=True)
+  config = study_config(cli.config_value(_CONFIG), _TRAIN_MINUTES.value, _EVAL_MINUTES.value,
+                        _VUN_GRAPHS.value, _MAX_STEPS.value)
+  run_study(config, workdir, cli.command_line())
 
 
 if __name__ == '__main__':

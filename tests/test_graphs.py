@@ -337,3 +337,39 @@ def test_discriminator_is_permutation_invariant_and_takes_soft_graphs(pooling):
   np.testing.assert_allclose(permuted, logits, rtol=1e-5, atol=1e-5)
   assert np.all(np.isfinite(input_grad)) and np.abs(np.asarray(input_grad)).sum() > 0
   assert np.std(np.asarray(logits)) > 0   # the graphs are told apart
+
+
+def test_edges_in_two_triangles_by_hand():
+  """The inner edges of a triangulation: all of K4's, the diamond's diagonal alone, pooled."""
+  assert gm.edges_in_two_triangles([nx.complete_graph(4)]) == 1.0
+  assert gm.edges_in_two_triangles([DIAMOND, nx.path_graph(3)]) == 1 / 7
+  assert gm.edges_in_two_triangles([DIAMOND, nx.complete_graph(4), nx.empty_graph(2)]) == 7 / 11
+  assert np.isnan(gm.edges_in_two_triangles([nx.empty_graph(3)]))
+  assert gm.size_summary([DIAMOND])['edges_in_two_triangles'] == 1 / 5
+
+
+def test_threshold_decode_is_the_most_likely_graph_and_needs_one_size():
+  """graphs.decode='threshold': every entry of G's logits above 0 (for the z the Bernoulli
+  draws of the same seed read); refused in one line where the data draws graph sizes."""
+  from gan_jax import keys, structures
+  from gan_jax.core.state import create_state
+  from gan_jax.run.config import base_config, build_gan, validate
+  config = base_config()
+  config.structure, config.data.name, config.model.z_dim = 'graphs', 'planar', 4
+  config.graphs.g_hidden = (8,)
+  entry = structures.get(config)
+  gan = build_gan(config)
+  state = create_state(gan, jax.random.PRNGKey(0), entry.example(config))
+  sampled = entry.sample(gan, state, config, 3, seed=5)
+  config.graphs.decode = 'threshold'
+  validate(config)
+  threshold = entry.sample(gan, state, config, 3, seed=5)
+  z = jax.random.normal(jax.random.fold_in(keys.fold(jax.random.PRNGKey(5), keys.EVAL), 0),
+                        (3, gan.z_dim))
+  logits = gan.generator.apply({'params': state.ema_params}, z, train=False, output='logits')
+  np.testing.assert_array_equal(threshold, np.asarray(logits > 0, np.float32))
+  assert not np.array_equal(sampled, threshold)
+  config.data.name = 'community_small'
+  with pytest.raises(ConfigError, match="graphs.decode='threshold' needs one graph size") as error:
+    validate(config)
+  assert '\n' not in str(error.value)

@@ -366,7 +366,8 @@ def test_second_run_on_a_live_workdir_is_refused_and_a_stale_lock_taken_over(tmp
 
 def test_a_run_by_time_stops_evaluates_and_resumes_on_its_clock(tmp_path):
   """train_minutes stops a run of unbounded steps on a logging step, saved with its minutes;
-  eval_every_minutes evaluates on the clock; a resumed run counts on from the saved minutes."""
+  eval_every_minutes evaluates on the clock; a resumed run counts on from the saved minutes,
+  and one that has its minutes trains no further."""
   config = _ring_config(num_steps=10 ** 6, log_every=10, checkpoint_every=10 ** 6,
                         train_minutes=0.08, eval_every_minutes=0.02)
   first = int(train_and_evaluate(config, str(tmp_path), quiet=True).step)
@@ -383,3 +384,10 @@ def test_a_run_by_time_stops_evaluates_and_resumes_on_its_clock(tmp_path):
   second = int(train_and_evaluate(config, str(tmp_path), quiet=True).step)
   clock = {int(k): v for k, v in json.load(open(tmp_path / 'train_clock.json')).items()}
   assert second > first and clock[second] >= 0.12 * 60 > clock[first]
+  records = [json.loads(line) for line in open(tmp_path / 'metrics.jsonl')]
+  steps = [r['step'] for r in records if any(k.startswith('eval/') for k in r)]
+  assert steps == sorted(set(steps)) and steps[-1] == second   # the curve goes on, once a step
+  records = len(records)
+  # The same budget again: the run has its minutes, so nothing is trained, logged or evaluated.
+  assert int(train_and_evaluate(config, str(tmp_path), quiet=True).step) == second
+  assert len(open(tmp_path / 'metrics.jsonl').readlines()) == records

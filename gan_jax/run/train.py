@@ -184,6 +184,8 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
   by_time = config.train_minutes > 0 or config.eval_every_minutes > 0
   every = config.eval_every_minutes
   next_eval = (int(clock.minutes() / every) + 1) * every if every else float('inf')
+  if by_time and _timed_decisions(config, clock, next_eval)[0]:
+    return state   # a run by time that has its minutes already, as one at num_steps: no step
   while step < config.num_steps:
     device_state, metrics = run.step_fn(device_state, next(batches))
     step += 1

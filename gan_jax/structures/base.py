@@ -192,8 +192,10 @@ def register(structure: Structure) -> Structure:
 
 
 def draw_samples(gan, state, num_samples: int, seed: int, generator: str = 'ema',
-                 batch_size: int = 1000) -> np.ndarray:
-  """num_samples of G(z), z ~ N(0, I), on the host, from the 'ema' or the 'raw' generator."""
+                 batch_size: int = 1000, sampled: bool = True) -> np.ndarray:
+  """num_samples of G(z), z ~ N(0, I), on the host, from the 'ema' or the 'raw' generator.
+  sampled=False gives G no 'sample' key: a G that draws its output (Bernoulli edges) returns
+  its most likely one per z instead."""
   check_generator(generator)
   sample = jax.jit(lambda state, z, key: generate(gan, state, z, generator == 'ema', key))
   key = keys.fold(jax.random.PRNGKey(seed), keys.EVAL)
@@ -201,7 +203,8 @@ def draw_samples(gan, state, num_samples: int, seed: int, generator: str = 'ema'
   for start in range(0, num_samples, batch_size):
     batch_key = jax.random.fold_in(key, start)
     z = jax.random.normal(batch_key, (batch_size, gan.z_dim))
-    out.append(np.asarray(sample(state, z, keys.fold(batch_key, keys.SAMPLE))))
+    out.append(np.asarray(sample(state, z, keys.fold(batch_key, keys.SAMPLE) if sampled
+                                 else None)))
   return np.concatenate(out)[:num_samples]
 
 

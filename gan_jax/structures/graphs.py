@@ -71,6 +71,10 @@ class Graphs(Structure):
     c.edge_types = 0                # edges typed by triangle count in D (0: none)
     c.eval_draws = 5                # evaluation: independent draws of ...
     c.num_generated = 0             # ... this many graphs each (0: the test split's size)
+    # How evaluation and export read G: 'sample' (Bernoulli edges and nodes, the model's
+    # distribution) or 'threshold' (every entry of probability > 1/2: G's most likely graph per
+    # z; one graph size only). Training always samples.
+    c.decode = 'sample'
     return c
 
   def validate(self, config):
@@ -82,6 +86,12 @@ class Graphs(Structure):
     require_choice('graphs.generator', g.generator, ('mlp', 'refine'))
     require_choice('graphs.discriminator', g.discriminator, ('message_passing', 'ppgn'))
     require_choice('graphs.node_counts', g.node_counts, ('data', 'learned'))
+    require_choice('graphs.decode', g.decode, ('sample', 'threshold'))
+    if g.decode == 'threshold' and g.node_counts == 'data' and np.count_nonzero(
+        graph_data.node_count_distribution(encoded_split(config.data.name, 'train',
+                                                         g.node_order))) > 1:
+      raise ConfigError(f"graphs.decode='threshold' needs one graph size; {config.data.name} "
+                        "draws its sizes (use graphs.decode='sample')")
     if g.generator == 'refine':
       n_max = graph_data.spec(config.data.name).n_max
       needed = refine_z_dim(n_max, RefineGraphGenerator.node_noise,
@@ -147,9 +157,11 @@ class Graphs(Structure):
 
   def sample(self, gan, state, config, num_samples, seed=0, generator='ema'):
     """Graphs drawn as the model defines them: independent Bernoulli draws of each edge (and
-    node) from G's logits, with a 'sample' key; in batches of at most 500 graphs."""
+    node) from G's logits, with a 'sample' key (graphs.decode='threshold': G's most likely
+    graph per z instead); in batches of at most 500 graphs."""
     return draw_samples(gan, state, num_samples, seed, generator,
-                        batch_size=min(500, num_samples)).astype(np.float32)
+                        batch_size=min(500, num_samples),
+                        sampled=config.graphs.decode == 'sample').astype(np.float32)
 
   def check_draws(self, config):
     """SPECTRE's protocol applies to every graph config."""
@@ -168,7 +180,8 @@ class Graphs(Structure):
   def evaluate(self, gan, state, config, num_samples, seed=0, generator='ema'):
     """`evaluate_draws` of G (means, and their stds as '<metric>_std'); with num_samples above
     a draw's size, also every metric of num_samples graphs at once ('<metric>_<num_samples>':
-    a tighter V.U.N. than 40 graphs give)."""
+    a tighter V.U.N. than 40 graphs give), of the graphs graphs.decode gives. Every value is a
+    scalar, so the trainer logs the whole evaluation (experiments/planar_study.py reads it back)."""
     sampler = lambda n, s: self.sample(gan, state, config, n, s, generator)
     scored, first = self.evaluate_draws(sampler, config, seed)
     results = {'num_samples': len(first) * config.graphs.eval_draws, 'generator': generator,
@@ -187,7 +200,10 @@ class Graphs(Structure):
 
   def draw(self, gan, state, config, data, fixed_z, path_stem, title):
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), keys.PLOT)
-    graphs = generate(gan, state, fixed_z[:16], config.shown_generator == 'ema', key)
+    ema = config.shown_generator == 'ema'
+    # Compiled: op by op, the planar G (third nodes, set attention) takes a minute on a CPU.
+    graphs = jax.jit(lambda state, z, key: generate(gan, state, z, ema, key))(
+        state, fixed_z[:16], key)
     draw_graphs(graph_data.decode(np.asarray(graphs)), path_stem + '.png', title)
     return path_stem + '.png'
 
