@@ -70,6 +70,11 @@ class Checkpointer:
               f'{(str(error).splitlines() or [""])[0][:120]}); moved to {aside}, trying an older one',
               file=sys.stderr)
         continue
+      # Orbax places each array on a device explicitly; fresh arrays are not placed, and jit
+      # compiles anew for the difference. Unplaced copies let a resumed run reuse the compiled
+      # step (and the tests of resumption compile once).
+      restored = jax.tree.map(lambda x: jax.numpy.asarray(np.asarray(x))
+                              if isinstance(x, jax.Array) else x, restored)
       return flax.serialization.from_state_dict(template, restored)
     return None
 
