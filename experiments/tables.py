@@ -283,7 +283,8 @@ def conditional_labels():
   percent = lambda v: f'{100 * v:.1f}%'
   for name, dataset, runs in _conditional_runs():
     for run, label in (('unconditional', 'unconditional DCGAN'), ('concat', 'concat (cGAN)'),
-                       ('projection', 'projection'), ('acgan', 'AC-GAN')):
+                       ('projection', 'projection'),
+                       ('acgan', 'AC-GAN (D classifies real images only)')):
       if run not in runs:
         continue
       r = runs[run]
@@ -292,6 +293,13 @@ def conditional_labels():
                    _ema_raw(r, 'label_accuracy', percent) if labelled else '',
                    _ema_raw(r, 'fid', lambda v: f'{v:.1f}'),
                    _ema_raw(r, 'intra_fid', lambda v: f'{v:.1f}') if labelled else '',
+                   f"{r['wall_seconds'] / 60:.1f} min"])
+    paper = os.path.join(RESULTS, f'conditional_{name}_acgan_paper_loss.json')
+    if os.path.exists(paper):   # AC-GAN's D classifier also trained on G's samples
+      r = json.load(open(paper))['runs']['acgan']
+      rows.append([dataset, "AC-GAN, the paper's loss (D classifies G's samples too)", r['steps'],
+                   _ema_raw(r, 'label_accuracy', percent), _ema_raw(r, 'fid', lambda v: f'{v:.1f}'),
+                   _ema_raw(r, 'intra_fid', lambda v: f'{v:.1f}'),
                    f"{r['wall_seconds'] / 60:.1f} min"])
     longer = os.path.join(RESULTS, f'conditional_{name}_concat_4685.json')
     if os.path.exists(longer):   # the best D continued to 5 epochs (same command, --num_steps)
