@@ -85,6 +85,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.loss.class_weight = 1.0         # acgan: weight of the classification terms; InfoGAN: lambda
   c.loss.d_classifies_fakes = True  # acgan: D's class loss on G's samples too (False: real only)
   c.loss.l1_weight = 100.0          # completion: G's weight on mean |G(c, z) - x| (pix2pix)
+  c.loss.mle_weight = 0.0           # G's weight on the NLL of the real batch (a G with a
+                                    #   likelihood: sequences); with adversarial_weight 0: MLE
 
   c.optim = ml_collections.ConfigDict()
   c.optim.lr = 1e-4              # G's learning rate (and D's unless d_lr is set)
@@ -158,8 +160,11 @@ def validate(config) -> None:
           f'loss.penalty_weight must be >= 0, got {config.loss.penalty_weight}')
   require(config.loss.weight_clip is None or config.loss.weight_clip >= 0,
           f'loss.weight_clip must be >= 0 (0 = no clipping), got {config.loss.weight_clip}')
-  for name in ('adversarial_weight', 'class_weight', 'l1_weight'):
+  for name in ('adversarial_weight', 'class_weight', 'l1_weight', 'mle_weight'):
     require(config.loss[name] >= 0, f'loss.{name} must be >= 0, got {config.loss[name]}')
+  require(config.loss.mle_weight == 0 or structure.generator_likelihood,
+          f'loss.mle_weight needs a generator with a likelihood (token sequences); structure '
+          f'{config.structure!r} has none: leave it at 0, got {config.loss.mle_weight}')
   chosen = objective(config)
   require_choice('g_samples', config.g_samples, ('fresh', 'reuse'))
   require(config.g_samples == 'fresh' or n_critic(config) == 1,

@@ -53,6 +53,8 @@ class Structure:
     encoding: one line on what `experiments/sample.py` writes for it (README quotes these).
     eval_samples: the sample size `experiments/evaluate.py` scores by default.
     vae_likelihood: the pixel-wise likelihood of a VAE of this data (gan_jax.run.study).
+    generator_likelihood: whether G has a `log_prob` of the data, so MLE (loss.mle_weight)
+      can train it.
   """
   name: str = ''
   encoding: str = ''
@@ -61,6 +63,7 @@ class Structure:
   # some registered entry builds it, whatever the run's structure.
   model_names: tuple = ()
   vae_likelihood: str = 'gaussian'   # images: 'bernoulli' (gan_jax.lecture.autoencoder.Decoder)
+  generator_likelihood: bool = False
 
   # --- configuration -----------------------------------------------------------------------
   def config_fields(self):
@@ -137,8 +140,9 @@ class Structure:
     raise ConfigError(f'structure {self.name!r} has no protocol in experiments/study.py; '
                       'give --datasets of toy points or images')
 
-  def save_samples(self, samples: np.ndarray, stem: str, title: str) -> list:
-    """Writes stem.npy and a picture or text beside it; returns the paths written."""
+  def save_samples(self, samples: np.ndarray, stem: str, title: str, config=None) -> list:
+    """Writes stem.npy and a picture or text beside it (what the run's config says they are:
+    token sequences are decoded with the run's vocabulary); returns the paths written."""
     np.save(stem + '.npy', samples)
     return [stem + '.npy']
 
