@@ -236,7 +236,7 @@ def main(argv):
           f'{entry["connected"]:.3f}', flush=True)
     if last:
       structure.save_samples(x, os.path.join(workdir, f'{dataset}_generated'),
-                             f'{dataset}, G step {step}')
+                             f'{dataset}, G step {step}', config)
       with open(os.path.join(workdir, f'{dataset}_ema_params.msgpack'), 'wb') as f:
         f.write(serialization.to_bytes(jax.device_get(state.ema_params)))
       report['figure'] = os.path.join(workdir, f'{dataset}_study.png')

@@ -34,7 +34,8 @@ def main(argv):
   samples = structure.sample(gan, state, config, _NUM_SAMPLES.value, _SEED.value,
                              _GENERATOR.value)
   stem = os.path.join(workdir, f'samples_step_{int(state.step)}_{_GENERATOR.value}')
-  written = structure.save_samples(samples, stem, f'{_GENERATOR.value} G, step {int(state.step)}')
+  written = structure.save_samples(samples, stem, f'{_GENERATOR.value} G, step {int(state.step)}',
+                                   config)
   print(f'{len(samples)} {structure.name} samples ({structure.encoding}), shape '
         f'{samples.shape[1:]}, written to {", ".join(written)}')
 
