@@ -14,8 +14,11 @@ captions held out for nll_valid (gan_jax/data/text.py). Evaluation (gan_jax/metr
 BLEU-2..5 of eval_samples sentences against the 10,000 test captions, self-BLEU-2..5 among them,
 nll_valid and nll_test per token. G: SeqGAN's and Texygen's LSTM for COCO (embedding and
 hidden size 32), Adam 1e-2 (SeqGAN's pre-training rate), batch 64: 140 steps an epoch.
-Sized for 60 minutes on a 2-core CPU: 50 epochs (7,000 steps) at ~0.1 s a step with D beside it
-(measured: see docs/structured.md), evaluated every 5 epochs (~15 s each).
+
+Sized for 60 minutes on the project's 2-core CPU: 5,600 steps (40 epochs) at 0.56 CPU seconds a
+step (measured, D beside G; 1.45 s wall on the two cores shared with other jobs), and
+train_minutes 55 stops it earlier on a busier machine; evaluated every 5 epochs (10,000
+sentences: 67 s wall on the shared cores, outside train_minutes).
 """
 
 import os
@@ -46,7 +49,8 @@ def get_config():
   config.batch_size = 64
   config.n_critic = 1
   config.g_samples = 'reuse'           # G's step reads D's samples only for the log
-  config.num_steps = 7000              # 50 epochs of 9,000 captions
+  config.num_steps = 5600              # 40 epochs of 9,000 captions
+  config.train_minutes = 55.0          # ... or fewer on a busy machine
   config.log_every = 140
   config.sample_every = 700
   config.checkpoint_every = 700

@@ -1,7 +1,8 @@
 """How G's gradient is estimated: `Pathwise` (through the samples), `ScoreFunction`
-(REINFORCE with rollouts) or `TermsOnly` (none through D: MLE), one `ESTIMATORS` entry each, and the two helpers they share with the
-steps. Its own module so that `state.GAN` can default to `Pathwise()` and `steps` can run any
-estimator without the two importing each other; `gan_jax.core.steps` re-exports all of it.
+(REINFORCE with rollouts) or `TermsOnly` (none through D: MLE), one `ESTIMATORS` entry each,
+and the two helpers they share with the steps. Its own module so that `state.GAN` can default
+to `Pathwise()` and `steps` can run any estimator without the two importing each other;
+`gan_jax.core.steps` re-exports all of it.
 """
 
 import dataclasses
