@@ -270,3 +270,17 @@ def test_a_text_run_keeps_its_vocabulary_and_a_gan_starts_from_it(tmp_path):
   gan, example = evaluation.gan_and_example(relgan)
   with pytest.raises(ConfigError, match='holds a G with other parameters'):
     with_initial_generator(create_state(gan, jax.random.PRNGKey(0), example), mle_dir)
+
+
+def test_reverse_lm_learns_from_the_sentences_it_is_given():
+  train, test = text.training_and_validation(TEXT_FIXTURE, 4)
+  vocab = text.build_vocabulary(text.read_split(TEXT_FIXTURE, 'train'))
+  model = LSTMGenerator(vocab=vocab.size, embed=8, hidden=8, length=vocab.length,
+                        start_token=text.END, end_token=text.END, pad_token=text.PAD)
+  generated = vocab.encode(train * 4)
+  untrained = text_metrics.reverse_lm_nll(model, generated, vocab.encode(test), epochs=0,
+                                          batch_size=16)
+  trained = text_metrics.reverse_lm_nll(model, generated, vocab.encode(test), epochs=30,
+                                        batch_size=16)
+  assert untrained == pytest.approx(math.log(vocab.size - 1), rel=0.05)   # never padding
+  assert trained < untrained - 0.5
