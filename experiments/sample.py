@@ -7,7 +7,7 @@ python experiments/sample.py --workdir workdirs/mnist --num_samples=10000 --gene
 Writes <workdir>/samples_step_<N>_<generator>.npy in the encoding of the run's structure
 (gan_jax/structures: float32 points in data units, float32 images in [-1, 1], int32 token ids,
 float32 (N, n, n) graph adjacency with node existence on the diagonal) and a picture or text
-beside it. The generator is named as in evaluation: 'ema' or 'raw'. A label-to-image run is
+beside it (a text run's: every decoded sentence, one a line). The generator is named as in evaluation: 'ema' or 'raw'. A label-to-image run is
 sampled as a model of p(x): labels drawn with their shares of the training labels; a completion
 run completes the first N test images.
 """
@@ -36,7 +36,8 @@ def main(argv):
   samples = structure.sample(gan, state, config, _NUM_SAMPLES.value, _SEED.value,
                              _GENERATOR.value)
   stem = os.path.join(workdir, f'samples_step_{int(state.step)}_{_GENERATOR.value}')
-  written = structure.save_samples(samples, stem, f'{_GENERATOR.value} G, step {int(state.step)}')
+  written = structure.save_samples(samples, stem, f'{_GENERATOR.value} G, step {int(state.step)}',
+                                   config)
   print(f'{len(samples)} {structure.name} samples ({structure.encoding}), shape '
         f'{samples.shape[1:]}, written to {", ".join(written)}')
 

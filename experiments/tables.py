@@ -266,6 +266,21 @@ def sequences_summary():
 CONDITIONAL_DATASETS = (('mnist', 'MNIST'), ('fashion_mnist', 'Fashion-MNIST'))
 
 
+def coco_ceiling():
+  """Real captions scored as generated ones (experiments/text_ceiling.py): the protocol's ceiling
+  of BLEU-2..5 and the self-BLEU of human captions at the same number of sentences."""
+  report = _load('coco_ceiling.json')
+  cells = lambda row, prefix: ' / '.join(f'{row[f"{prefix}{n}"]:.3f}' for n in (2, 3, 4, 5))
+  first = re.compile(r'test\[:(\d+)\]')   # Texygen's fast mode: the first test captions only
+  name = lambda refs: (f'first {first.match(refs).group(1)} test captions' if first.match(refs)
+                       else f'{refs} file, every caption')
+  return _rows(['N sentences of', 'references', 'BLEU-2 / 3 / 4 / 5', 'self-BLEU-2 / 3 / 4 / 5',
+                'mean words'],
+               [[f"{r['num_sentences']:,} of the {r['hypotheses']} file", name(r['references']),
+                 cells(r, 'bleu'), cells(r, 'self_bleu'), f"{r['mean_length']:.1f}"]
+                for r in report['rows']])
+
+
 def _conditional_runs():
   """(name, label, runs) of every conditional_<dataset>.json (experiments/conditional.py)."""
   for name, label in CONDITIONAL_DATASETS:

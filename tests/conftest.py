@@ -71,6 +71,7 @@ def shared_tfds():
 
 
 SHARED_DATASETS = ('mnist', 'fashion_mnist')
+TEXT_FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'text')
 
 
 def tiny_config(config, num_steps=2):
@@ -85,6 +86,10 @@ def tiny_config(config, num_steps=2):
   config.eval_samples = 200   # the metrics' code, not their precision, is under test
   if config.model.name == 'lstm':
     config.sequences.num_rollouts = 2
+  if config.data.name == 'text':   # a few sentences, not the corpus
+    config.sequences.text_dir = TEXT_FIXTURE
+    config.sequences.valid_count = 4
+    config.sequences.embed = config.sequences.hidden = 8
   if config.data.name in GRAPH_DATASETS:
     config.graphs.g_hidden = (16,)
   return config

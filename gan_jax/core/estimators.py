@@ -1,7 +1,8 @@
-"""How G's gradient is estimated: `Pathwise` (through the samples) or `ScoreFunction`
-(REINFORCE with rollouts), one `ESTIMATORS` entry each, and the two helpers they share with the
-steps. Its own module so that `state.GAN` can default to `Pathwise()` and `steps` can run any
-estimator without the two importing each other; `gan_jax.core.steps` re-exports all of it.
+"""How G's gradient is estimated: `Pathwise` (through the samples), `ScoreFunction`
+(REINFORCE with rollouts) or `TermsOnly` (none through D: MLE), one `ESTIMATORS` entry each,
+and the two helpers they share with the steps. Its own module so that `state.GAN` can default
+to `Pathwise()` and `steps` can run any estimator without the two importing each other;
+`gan_jax.core.steps` re-exports all of it.
 """
 
 import dataclasses
@@ -118,4 +119,19 @@ class ScoreFunction:
     return jax.grad(surrogate)(state.g_params), fake_logits, {}
 
 
-ESTIMATORS = {'pathwise': Pathwise, 'score_function': ScoreFunction}
+@dataclasses.dataclass(frozen=True)
+class TermsOnly:
+  """No gradient through D: G learns from its model terms alone (MLE, loss.adversarial_weight 0),
+  without paying for an adversarial gradient that would be multiplied by 0 (REINFORCE's
+  rollouts). D's logits on the samples are still computed, for the log."""
+  needs_pullback = False
+
+  def grads(self, gan, state, samples, d_fn, real_logits, key):
+    del real_logits, key
+    if any(term.g_loss is not None for term in gan.terms):
+      raise ValueError('terms of the samples need an adversarial estimator; use pathwise')
+    fake_logits = split_d_output(d_fn(jax.lax.stop_gradient(samples.x)))[0]
+    return jax.tree.map(jnp.zeros_like, state.g_params), fake_logits, {}
+
+
+ESTIMATORS = {'pathwise': Pathwise, 'score_function': ScoreFunction, 'terms_only': TermsOnly}

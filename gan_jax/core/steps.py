@@ -183,7 +183,8 @@ def g_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
   objectives whose G loss uses it (relativistic losses). `samples` may come from
   `generate_for_training` before the D update (G's params have not changed since), else they
   are drawn from `key`. A conditional GAN's D scores each sample with its condition.
-  `gan.g_estimator` computes the gradient, with each term's G loss logged as `g_<name>`.
+  `gan.g_estimator` computes the gradient, with each term's G loss logged as `g_<name>`; the
+  terms of G's model (MLE) add theirs, from the real batch.
   """
   if samples is None:
     samples = generate_for_training(gan, state, key, real)
@@ -193,6 +194,11 @@ def g_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
   real_logits = split_d_output(d_fn(real))[0] if gan.objective.g_uses_real else None
   grads, fake_logits, term_metrics = gan.g_estimator.grads(gan, state, samples, d_fn,
                                                           real_logits, key)
+  model_terms = [term for term in gan.terms if term.g_model_loss is not None]
+  if model_terms:
+    model_grads, model_metrics = _model_term_grads(gan, state, model_terms, real)
+    grads = jax.tree.map(jnp.add, grads, model_grads)
+    term_metrics = {**term_metrics, **model_metrics}
   grads, collections = _pmean((grads, samples.collections), gan.axis_name)
   updates, g_opt_state = gan.g_optimizer.update(grads, state.g_opt_state, state.g_params)
   g_params = optax.apply_updates(state.g_params, updates)
@@ -208,6 +214,17 @@ def g_step(state: GANState, real: jax.Array, key: jax.Array, *, gan: GAN,
                         ema_params=update_ema(state.ema_params, g_params, decay),
                         ema_collections=update_ema(state.ema_collections, collections, decay))
   return state, metrics
+
+
+def _model_term_grads(gan: GAN, state: GANState, terms, real):
+  """The gradient, in G's params, of the terms of G's model (MLE) on the real batch, and their
+  values as `g_<name>`."""
+  def loss_fn(g_params):
+    variables = {'params': g_params, **state.g_collections}
+    apply = lambda method, *args: gan.generator.apply(variables, *args, method=method)
+    values = {'g_' + term.name: term.g_model_loss(apply, real) for term in terms}
+    return sum(values.values()), values
+  return jax.grad(loss_fn, has_aux=True)(state.g_params)
 
 
 def train_step(state: GANState, batches: jax.Array, *, gan: GAN):

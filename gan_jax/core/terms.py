@@ -6,6 +6,9 @@ what every GAN has. A `GAN` carries a tuple of built terms; `d_step` adds every 
 to D's loss and logs it as `d_<name>`, the G step adds every `g_loss` to G's and logs `g_<name>`.
 A logged value is the term as added to the loss, weight included.
 
+A term of G's model rather than its samples (MLE's likelihood of the real batch) sets
+`g_model_loss` instead; the G step adds its gradient to the estimator's and logs it as `g_<name>`.
+
 A new term is one factory here, added to the GAN's `terms` by the structure entry that uses
 it, in its `gan_options`, from its own config fields (gan_jax/structures/: images.py for InfoGAN,
 config.images.code_*; labeled_images.py for AC-GAN and pix2pix, config.labeled_images.*). A term
@@ -13,6 +16,8 @@ belongs to one structure's section: the same weight never serves two variants.
 """
 
 from typing import Any, Callable, NamedTuple, Optional
+
+import jax.numpy as jnp
 
 from gan_jax.core.objectives import class_loss, l1_loss
 
@@ -28,10 +33,16 @@ class TermInputs(NamedTuple):
 
 
 class LossTerm(NamedTuple):
-  """One extra term: its metric name, and its value in D's and G's losses (None: not that player's)."""
+  """One extra term: its metric name, and its value in D's and G's losses (None: not that player's).
+
+  g_model_loss is a term of G's model rather than of its samples (MLE): (apply, real) -> scalar,
+  where apply(method, *args) runs G with the params being differentiated and `real` is the real
+  batch; g_step differentiates it apart from the estimator, so it adds to any estimator's gradient.
+  """
   name: str
   d_loss: Optional[Callable[[TermInputs], Any]] = None
   g_loss: Optional[Callable[[TermInputs], Any]] = None
+  g_model_loss: Optional[Callable[[Callable, Any], Any]] = None
 
 
 def acgan_term(weight: float = 1.0, classifies_fakes: bool = True) -> LossTerm:
@@ -65,4 +76,14 @@ def l1_term(weight: float) -> LossTerm:
   return LossTerm('l1', g_loss=lambda inputs: weight * l1_loss(inputs.fake, inputs.target))
 
 
-TERMS = {'acgan': acgan_term, 'infogan': infogan_term, 'l1': l1_term}
+def mle_term(weight: float) -> LossTerm:
+  """Maximum likelihood (SeqGAN's pre-training; MLE beside the adversarial loss in text GANs): G
+  also minimises weight * the mean negative log-likelihood, per position, of the real batch
+  under its own model, teacher forced (G's `log_prob`). With loss.adversarial_weight 0 it is
+  MLE alone, trained by the same steps as every GAN."""
+  def loss(apply, real):
+    return -weight * jnp.mean(apply('log_prob', real))
+  return LossTerm('mle', g_model_loss=loss)
+
+
+TERMS = {'acgan': acgan_term, 'infogan': infogan_term, 'l1': l1_term, 'mle': mle_term}

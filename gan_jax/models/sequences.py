@@ -34,6 +34,11 @@ class LSTMGenerator(nn.Module):
   rmc_vanilla.py embed the argmax token; the soft matmul is commented out there); 'soft' feeds
   soft one-hot @ embedding so the gradient also flows through later steps.
 
+  end_token / pad_token (text; None for the oracle, whose sequences have no end): a sentence
+  ends at its first end token and every later position is pad_token, forced, never drawn (its
+  logit is -1e9 everywhere), fed as a constant one-hot in the Gumbel output; log_prob counts
+  those forced positions as certain (log p = 0), so it is the log-likelihood of the sentence.
+
   z only sets the batch size: the noise is the per-step draws from the 'sample' rng, as in SeqGAN
   (whose h0 is zero). Parameters are initialised N(0, 0.1) like SeqGAN's generator.
   With `axis_name` (set by gan_jax.run.parallel) every draw is made for the global batch and
@@ -48,12 +53,16 @@ class LSTMGenerator(nn.Module):
   temperature_steps: int = 5000
   feed: str = 'hard'
   start_token: int = seqdata.START_TOKEN
+  end_token: Optional[int] = None
+  pad_token: Optional[int] = None
   axis_name: Optional[str] = None
 
   def setup(self):
     if self.output not in OUTPUTS or self.feed not in FEEDS:
       raise ValueError(f'output must be one of {OUTPUTS} and feed one of {FEEDS}, '
                        f'got {self.output!r}, {self.feed!r}')
+    if (self.end_token is None) != (self.pad_token is None):
+      raise ValueError('end_token and pad_token are set together (text) or neither (the oracle)')
     init = nn.initializers.normal(0.1)
     shapes = seqdata.param_shapes(self.vocab, self.embed, self.hidden)
     self.lstm = {name: self.param(name, init, shape) for name, shape in shapes.items()}
@@ -79,10 +88,10 @@ class LSTMGenerator(nn.Module):
           prefix.T if prefix is not None else jnp.zeros((self.length, n), jnp.int32))
 
     def step(carry, x):
-      state, x_emb = carry
+      state, x_emb, ended = carry
       step_key, s, given = x
       state = seqdata.lstm_cell(p, x_emb, state)
-      logits = seqdata.output_logits(p, state[0])
+      logits = self._never_pad(seqdata.output_logits(p, state[0]))
       if beta is None:
         u = keys.draw_global(jax.random.uniform, step_key, (n, 1), self.axis_name)
         token, soft = seqdata.categorical_from_uniform(u, logits), None
@@ -93,14 +102,20 @@ class LSTMGenerator(nn.Module):
         soft = jax.nn.softmax(beta * perturbed, axis=-1)
       if prefix is not None:
         token = jnp.where(s < t, given, token)
+      if self.end_token is not None:   # after the end: padding, with no gradient
+        token = jnp.where(ended, self.pad_token, token)
+        if soft is not None:
+          pad = jax.nn.one_hot(self.pad_token, soft.shape[-1], dtype=soft.dtype)
+          soft = jnp.where(ended[:, None], pad, soft)
+        ended = ended | (token == self.end_token)
       if soft is not None and self.feed == 'soft':
         x_emb = soft @ p['embedding']
       else:
         x_emb = p['embedding'][token]
-      return (state, x_emb), (token, soft)
+      return (state, x_emb, ended), (token, soft)
 
     start = jnp.full((n,), self.start_token, jnp.int32)
-    init = (seqdata.zero_state(p, n), p['embedding'][start])
+    init = (seqdata.zero_state(p, n), p['embedding'][start], jnp.zeros((n,), bool))
     _, (tokens, soft) = jax.lax.scan(step, init, xs)
     return tokens.T, (None if soft is None else jnp.swapaxes(soft, 0, 1))
 
@@ -118,10 +133,21 @@ class LSTMGenerator(nn.Module):
       self.step.value += 1   # after use: call n runs with beta_n, the first with beta_0 = 1
     return out
 
+  def _never_pad(self, logits):
+    if self.pad_token is None:
+      return logits
+    return jnp.where(jnp.arange(logits.shape[-1]) == self.pad_token, -1e9, logits)
+
   def log_prob(self, tokens):
-    """log p(y_t | y_<t) (B, T) by teacher forcing: for MLE and the score-function estimator."""
+    """log p(y_t | y_<t) (B, T) by teacher forcing: for MLE and the score-function estimator;
+    0 at the positions after a sentence's end (forced padding)."""
     hs = seqdata.hidden_states(self.lstm, tokens, self.start_token, precision=None)
-    return seqdata.token_log_prob(seqdata.output_logits(self.lstm, hs), tokens)
+    log_p = seqdata.token_log_prob(self._never_pad(seqdata.output_logits(self.lstm, hs)), tokens)
+    if self.end_token is None:
+      return log_p
+    ends = (tokens == self.end_token).astype(jnp.int32)
+    after_end = jnp.cumsum(ends, axis=1) - ends > 0
+    return jnp.where(after_end, 0.0, log_p)
 
   def rollout(self, tokens, t):
     """SeqGAN's Monte Carlo search (rollout.py): keep tokens[:, :t], sample positions t..T-1

@@ -65,6 +65,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.loss.penalty_weight = ml_collections.config_dict.placeholder(float)
   c.loss.weight_clip = ml_collections.config_dict.placeholder(float)
   c.loss.adversarial_weight = 1.0   # G's weight on the adversarial loss (completion: 0 = L1 alone)
+  c.loss.mle_weight = 0.0           # G's weight on the NLL of the real batch (a G with a
+                                    #   likelihood: sequences); with adversarial_weight 0: MLE
 
   c.optim = ml_collections.ConfigDict()
   c.optim.lr = 1e-4              # G's learning rate (and D's unless d_lr is set)
@@ -154,8 +156,11 @@ def validate(config, structure=None) -> None:
           f'loss.penalty_weight must be >= 0, got {config.loss.penalty_weight}')
   require(config.loss.weight_clip is None or config.loss.weight_clip >= 0,
           f'loss.weight_clip must be >= 0 (0 = no clipping), got {config.loss.weight_clip}')
-  require(config.loss.adversarial_weight >= 0,
-          f'loss.adversarial_weight must be >= 0, got {config.loss.adversarial_weight}')
+  for name in ('adversarial_weight', 'mle_weight'):
+    require(config.loss[name] >= 0, f'loss.{name} must be >= 0, got {config.loss[name]}')
+  require(config.loss.mle_weight == 0 or structure.generator_likelihood,
+          f'loss.mle_weight needs a generator with a likelihood (token sequences); structure '
+          f'{config.structure!r} has none: leave it at 0, got {config.loss.mle_weight}')
   chosen = objective(config)
   require_choice('g_samples', config.g_samples, ('fresh', 'reuse'))
   require(config.g_samples == 'fresh' or n_critic(config) == 1,

@@ -253,15 +253,28 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
 
 
 def with_initial_generator(state, path: str):
-  """The state with G's params (and their EMA) read from a msgpack file, e.g. MLE pre-training;
-  unchanged when path is empty. A missing or unreadable file is a one-line ConfigError."""
+  """The state with G's params (and their EMA) from `path`, e.g. MLE pre-training: a msgpack of
+  G's params, or the workdir of a run (such as an MLE config trained by this trainer), whose
+  newest checkpoint gives the G its evaluations show (its config.shown_generator). Unchanged
+  when path is empty; a missing, unreadable or differently shaped G is a one-line ConfigError."""
   if not path:
     return state
-  try:
-    with open(path, 'rb') as f:
-      params = flax.serialization.from_bytes(state.g_params, f.read())
-  except (OSError, ValueError, KeyError, TypeError) as error:
-    raise ConfigError(f'cannot load model.init_generator {path!r} '
-                      f'({type(error).__name__}: {str(error).splitlines()[0][:100]}); '
-                      'give a file written by flax.serialization.to_bytes(G params)') from None
+  if os.path.isdir(path):
+    from gan_jax.run.evaluation import load_run   # the run layer; imported when used
+    config, _, saved = load_run(os.path.abspath(path))
+    params = saved.ema_params if config.shown_generator == 'ema' else saved.g_params
+  else:
+    try:
+      with open(path, 'rb') as f:
+        params = flax.serialization.from_bytes(state.g_params, f.read())
+    except (OSError, ValueError, KeyError, TypeError) as error:
+      raise ConfigError(f'cannot load model.init_generator {path!r} '
+                        f'({type(error).__name__}: {str(error).splitlines()[0][:100]}); give a '
+                        'run\'s workdir or a file written by flax.serialization.to_bytes(G params)'
+                        ) from None
+  shapes = lambda tree: jax.tree.map(jnp.shape, tree)
+  if jax.tree.structure(params) != jax.tree.structure(state.g_params) \
+      or shapes(params) != shapes(state.g_params):
+    raise ConfigError(f'model.init_generator {path!r} holds a G with other parameters than this '
+                      "run's (another vocabulary or size?); start from a run of the same model")
   return state.replace(g_params=params, ema_params=jax.tree.map(jnp.copy, params))

@@ -54,6 +54,8 @@ class Structure:
     eval_samples: the sample size `experiments/evaluate.py` scores by default.
     vae_likelihood: the pixel-wise likelihood of a VAE of this data (gan_jax.run.study).
     holds_out_validation: whether data.validation applies (its data are an image split).
+    generator_likelihood: whether G has a `log_prob` of the data, so MLE (loss.mle_weight)
+      can train it.
   """
   name: str = ''
   encoding: str = ''
@@ -68,6 +70,7 @@ class Structure:
   # new one (gan_jax.run.cli).
   former_paths: dict = {}
   holds_out_validation: bool = False
+  generator_likelihood: bool = False
 
   # --- configuration -----------------------------------------------------------------------
   def config_fields(self):
@@ -145,8 +148,9 @@ class Structure:
     raise ConfigError(f'structure {self.name!r} has no protocol in experiments/study.py; '
                       'give --datasets of toy points or images')
 
-  def save_samples(self, samples: np.ndarray, stem: str, title: str) -> list:
-    """Writes stem.npy and a picture or text beside it; returns the paths written."""
+  def save_samples(self, samples: np.ndarray, stem: str, title: str, config=None) -> list:
+    """Writes stem.npy and a picture or text beside it (what the run's config says they are:
+    token sequences are decoded with the run's vocabulary); returns the paths written."""
     np.save(stem + '.npy', samples)
     return [stem + '.npy']
 

@@ -192,7 +192,7 @@ class Graphs(Structure):
       results.update({f'{k}_{num_samples}': v for k, v in scored_many.items()})
     return results
 
-  def save_samples(self, samples, stem, title):
+  def save_samples(self, samples, stem, title, config=None):
     samples = samples.astype(np.float32)
     np.save(stem + '.npy', samples)
     draw_graphs(graph_data.decode(samples[:16]), stem + '.png', title)

@@ -156,7 +156,7 @@ class Images(Structure):
     return StudyProtocol('fid', f'FID ({features_name}, test split)', 'FID',
                          higher_is_better=False, digits=1)
 
-  def save_samples(self, samples, stem, title):
+  def save_samples(self, samples, stem, title, config=None):
     return save_image_samples(samples, stem, title)
 
   def draw(self, gan, state, config, data, fixed_z, path_stem, title):

@@ -351,7 +351,7 @@ class LabeledImages(Structure):
             'label_accuracy': metrics.label_accuracy(probabilities, batch['y']),
             'diversity': metrics.diversity(repeats, mask)}
 
-  def save_samples(self, samples, stem, title):
+  def save_samples(self, samples, stem, title, config=None):
     return save_image_samples(samples, stem, title)
 
   def draw(self, gan, state, config, data, fixed_z, path_stem, title):

@@ -74,7 +74,7 @@ class Points(Structure):
                          means=(('mean_modes', 'modes_captured'),
                                 ('mean_high_quality_percent', 'high_quality_percent')))
 
-  def save_samples(self, samples, stem, title):
+  def save_samples(self, samples, stem, title, config=None):
     samples = samples.astype(np.float32)
     np.save(stem + '.npy', samples)
     plots.save_points(samples, stem + '.png', title)

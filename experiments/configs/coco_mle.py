@@ -1,0 +1,60 @@
+"""MLE on the COCO captions (the "Image COCO" benchmark of LeakGAN, RelGAN and Texygen), trained by
+the common trainer: G minimises the NLL of each real batch (loss.mle_weight 1,
+adversarial_weight 0: no rollouts, no gradient through D), and SeqGAN's D trains beside it on
+G's samples, a measure of how far the samples are from real captions (d_real - d_fake). The
+starting point of coco_seqgan.py and coco_relgan.py, and the baseline they must beat.
+
+python experiments/train.py --config experiments/configs/coco_mle.py --workdir workdirs/coco_mle
+python experiments/evaluate.py --workdir workdirs/coco_mle --generator=raw
+python experiments/sample.py --workdir workdirs/coco_mle --num_samples=1000 --generator=raw
+
+Text: lower-cased Treebank word tokens, the training file's vocabulary (4,685 words, padding and
+end tokens), 38 positions (the longest caption, 37 tokens, and its end), 1,000 training
+captions held out for nll_valid (gan_jax/data/text.py). Evaluation (gan_jax/metrics/text.py):
+BLEU-2..5 of eval_samples sentences against the 10,000 test captions, self-BLEU-2..5 among them,
+nll_valid and nll_test per token. G: SeqGAN's and Texygen's LSTM for COCO (embedding and
+hidden size 32), Adam 1e-2 (SeqGAN's pre-training rate), batch 64: 140 steps an epoch.
+
+Sized for 60 minutes on the project's 2-core CPU: 5,600 steps (40 epochs) at 0.56 CPU seconds a
+step (measured, D beside G; 1.45 s wall on the two cores shared with other jobs), and
+train_minutes 55 stops it earlier on a busier machine; evaluated every 5 epochs (10,000
+sentences: 67 s wall on the shared cores, outside train_minutes).
+"""
+
+import os
+
+from gan_jax.run.config import base_config
+
+# The shared data folder beside the repository (shared/data/text/README.md).
+COCO_CAPTIONS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..',
+                                              '..', '..', 'shared', 'data', 'text',
+                                              'coco_captions'))
+
+
+def get_config():
+  config = base_config()
+  config.structure = 'sequences'
+  config.data.name = 'text'
+  config.sequences.text_dir = COCO_CAPTIONS
+  config.sequences.valid_count = 1000
+  config.model.name = 'lstm'
+  config.sequences.sequence_output = 'tokens'
+  config.model.z_dim = 1               # unused: the sampling noise is the generator's own
+  config.loss.name = 'non_saturating'  # D's loss; G has no adversarial term
+  config.loss.adversarial_weight = 0.0
+  config.loss.mle_weight = 1.0
+  config.optim.lr = 1e-2               # SeqGAN's pre-training Adam rate
+  config.optim.d_lr = 1e-4             # SeqGAN's D rate
+  config.optim.b1 = 0.9
+  config.batch_size = 64
+  config.n_critic = 1
+  config.g_samples = 'reuse'           # G's step reads D's samples only for the log
+  config.num_steps = 5600              # 40 epochs of 9,000 captions
+  config.train_minutes = 55.0          # ... or fewer on a busy machine
+  config.log_every = 140
+  config.sample_every = 700
+  config.checkpoint_every = 700
+  config.eval_every = 700              # every 5 epochs
+  config.eval_samples = 10000          # as many sentences as test captions
+  config.shown_generator = 'raw'       # the GAN configs start from this G
+  return config
