@@ -174,6 +174,11 @@ def _evaluations(config, run, state) -> dict:
   return scores
 
 
+def _next_evaluation(minutes: float, every: float) -> float:
+  """The first multiple of `every` training minutes after `minutes` (never, when every is 0)."""
+  return (int(minutes / every) + 1) * every if every else float('inf')
+
+
 def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_chief):
   step = int(state.step)
   device_state = run.to_devices(state)
@@ -183,7 +188,7 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
   best = BestCheckpoint(config, workdir, is_chief)
   by_time = config.train_minutes > 0 or config.eval_every_minutes > 0
   every = config.eval_every_minutes
-  next_eval = (int(clock.minutes() / every) + 1) * every if every else float('inf')
+  next_eval = _next_evaluation(clock.minutes(), every)
   if by_time and _timed_decisions(config, clock, next_eval)[0]:
     return state   # a run by time that has its minutes already, as one at num_steps: no step
   while step < config.num_steps:
@@ -194,7 +199,7 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
       jax.block_until_ready(metrics)
       out_of_time, timed_eval = _timed_decisions(config, clock, next_eval)
       if timed_eval:
-        next_eval = (int(clock.minutes() / every) + 1) * every
+        next_eval = _next_evaluation(clock.minutes(), every)
     last = step == config.num_steps or out_of_time
     logging = step % config.log_every == 0 or last
     saving = step % config.checkpoint_every == 0 or last or timed_eval
