@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import platform
+import sys
 import time
 
 import jax
@@ -73,7 +74,9 @@ def parts(config):
   def d_input_gradient(state, x):
     return jax.grad(lambda x: jnp.sum(split_d_output(d_forward(state, x))[0]))(x)
 
-  no_penalty = dataclasses.replace(gan, objective=gan.objective._replace(penalty_weight=0.0))
+  # Without computing it at all: a weight of 0 would still compute the penalty.
+  no_penalty = dataclasses.replace(gan, objective=gan.objective._replace(penalty='none',
+                                                                       penalty_weight=0.0))
   table = {
       'train step (n_critic D + 1 G)': (jax.jit(functools.partial(steps.train_step, gan=gan)),
                                         (state, batches)),
@@ -98,7 +101,8 @@ def main(argv):
   for name, (fn, args) in parts(config).items():
     results[name] = median_seconds(fn, *args, repeats=_REPEATS.value)
     print(f'{name:40s} {results[name] * 1000:9.1f} ms', flush=True)
-  record = {'config': flags.FLAGS['config'].value,
+  record = {'config': flags.FLAGS['config'].config_filename,
+            'overrides': [a for a in sys.argv[1:] if a.startswith('--config.')],
             'seconds': results, 'repeats': _REPEATS.value,
             'cores': len(os.sched_getaffinity(0)), 'machine': platform.processor() or platform.machine()}
   if _OUTPUT.value:
