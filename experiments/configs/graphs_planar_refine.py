@@ -2,8 +2,8 @@
 the latent triangles it closes (RefineGraphGenerator with `graphs.triples`: for each pair,
 learned messages from the 8 nodes nearest its midpoint on each side of its line, max-pooled;
 each triangle read by its side lengths and the signed angle at the third node), against a
-PPGN-like pairwise critic (gan_jax/models/graph_refine.py). Issue 25: docs/structured.md has
-its curves; trained by experiments/planar_study.py for 220 minutes on one core per seed, V.U.N.
+PPGN-like pairwise critic (gan_jax/models/graph_refine.py). docs/structured.md has its
+curves; trained by experiments/planar_study.py for 220 minutes on one core per seed, V.U.N.
 26.8% / 30.9% of 1,000 graphs (seeds 0 / 1; 33.0% / 30.0% on 5 x 40), 12.5% / 5.4% at 60 min
 (experiments/results/planar_sides_seed{0,1}_220min.json).
 
@@ -14,12 +14,12 @@ python experiments/sample.py --workdir workdirs/planar_refine --num_samples=1000
 python experiments/planar_study.py --workdir=workdirs/planar_long_seed0 --train_minutes=220 \
     --eval_minutes=20 --config.seed=0      # the 220-minute result above (seed 1 the same)
 
-The third attempt (the 16 third nodes nearest the pair's midpoint, whichever side; V.U.N. 2.7% at
-60 min): --config.graphs.triple_per_side=False. The second (also the angle as cos and sin only,
-messages 16 wide): --config.graphs.triple_per_side=False --config.graphs.triple_angle=False
---config.graphs.triple_hidden=16. The first (a pairwise edge rule, then 2 rounds of message
-passing over G's own draw; V.U.N. 0% after 60 min):
---config.graphs.triples=0 --config.graphs.rounds=2 --config.optim.lr=4e-4
+Earlier variants, each worse at 60 minutes: the 16 third nodes nearest the pair's midpoint,
+whichever side (V.U.N. 2.7%): --config.graphs.triple_per_side=False; that, with the angle as cos
+and sin only and messages 16 wide: --config.graphs.triple_per_side=False
+--config.graphs.triple_angle=False --config.graphs.triple_hidden=16; a pairwise edge rule, then
+2 rounds of message passing over G's own draw (V.U.N. 0%): --config.graphs.triples=0
+--config.graphs.rounds=2 --config.optim.lr=4e-4
 """
 
 from experiments.configs import graphs_planar
