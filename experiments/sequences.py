@@ -79,12 +79,6 @@ DECODE_KEY = 2
 VALID_SPLIT = 2   # the oracle's validation key: fold_in(PRNGKey(DATA_SEED), 2); train 0, test 1
 
 
-def with_temperature(params, temperature: float):
-  """G's params whose output logits are the originals / T: the same LSTM, a tempered softmax."""
-  return {**params, 'w_out': params['w_out'] / temperature,
-          'b_out': params['b_out'] / temperature}
-
-
 def sample(params, key, n: int, batch_size: int = 2000) -> np.ndarray:
   """n sequences of the LSTM `params` (the oracle's or G's: the same family and names)."""
   return np.concatenate([np.asarray(seqdata.sample(params, jax.random.fold_in(key, i),
@@ -189,7 +183,7 @@ def temperature_sweep(params, test_tokens, phases, report):
   sweep = []
   for value in _TEMPERATURES.value:
     temperature = float(value)
-    tempered = with_temperature(params, temperature)
+    tempered = seqdata.with_temperature(params, temperature)
     point = {'temperature': temperature, **score(tempered, eval_key, _SAMPLES.value, test_tokens),
              'decoded': decoded(tempered, _SEED.value, _DECODED.value)}
     sweep.append(point)

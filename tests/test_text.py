@@ -22,6 +22,7 @@ from gan_jax.core.estimators import ESTIMATORS
 from gan_jax.core.objectives import get_objective
 from gan_jax.core.state import GAN, create_state
 from gan_jax.core.terms import TERMS
+from gan_jax.data import sequences as seqdata
 from gan_jax.data import text
 from gan_jax.errors import ConfigError
 from gan_jax.metrics import text as text_metrics
@@ -29,6 +30,7 @@ from gan_jax.models.sequences import LSTMGenerator, SequenceDiscriminator, mle_l
 from gan_jax.run import evaluation
 from gan_jax.run.config import validate
 from gan_jax.run.train import train_and_evaluate, with_initial_generator
+from experiments import text_curves
 
 COCO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'data',
                                     'text', 'coco_captions'))
@@ -201,6 +203,28 @@ def test_sentences_end_and_their_likelihood_is_normalised(output):
         int(np.sum(tokens == text.PAD)), 0))
 
 
+def test_a_tempered_generator_samples_from_its_softmax_over_t():
+  """with_temperature divides the logits by T: the first word's probabilities (the marginal of
+  the whole sequences that start with it) become p^(1/T) renormalised, and the tempered model is
+  still a distribution over whole sequences."""
+  g = LSTMGenerator(**TINY)
+  variables = g.init({'params': jax.random.PRNGKey(0), 'sample': jax.random.PRNGKey(1)},
+                     jnp.zeros((2, 1)))
+  params = jax.tree.map(lambda p: p * 10, variables['params'])
+  every = np.asarray([s for s in itertools.product(range(4), repeat=3) if _ended(s)])
+
+  def first_word(params):
+    p = np.exp(np.asarray(g.apply({'params': params}, jnp.asarray(every),
+                                  method=LSTMGenerator.log_prob), np.float64).sum(1))
+    return p.sum(), np.bincount(every[:, 0], weights=p, minlength=4)
+
+  total, m = first_word(params)
+  for t in (0.5, 2.0):
+    total_t, m_t = first_word(seqdata.with_temperature(params, t))
+    assert total == pytest.approx(1.0, abs=1e-5) and total_t == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_allclose(m_t, m ** (1 / t) / np.sum(m ** (1 / t)), atol=1e-5)
+
+
 def test_token_nll_counts_words_and_the_end_not_padding():
   tokens = np.asarray([[2, 3, text.END, text.PAD], [3, text.END, text.PAD, text.PAD]])
   uniform = lambda t: jnp.where(t == text.PAD, 0.0, -jnp.log(4.0))
@@ -257,6 +281,15 @@ def test_a_text_run_keeps_its_vocabulary_and_a_gan_starts_from_it(tmp_path):
   lines = open(written[1]).read().splitlines()
   vocab = text.Vocabulary(saved['words'], saved['length'])
   assert lines == [' '.join(s) for s in vocab.decode(samples)]
+  curves = text_curves.sweep_run(mle_dir, [1.0, 0.5], 16, 'raw', 'best', 2, seed=3)
+  at_1 = entry.evaluate(gan, state, config, 16, 3, 'raw')   # the run kept no best: its latest
+  assert curves['checkpoint'] == 'latest' and curves['step'] == 2
+  assert [p['temperature'] for p in curves['points']] == [1.0, 0.5]
+  assert {k: curves['points'][0][k] for k in at_1} == at_1
+  assert len(curves['points'][1]['examples']) == 2
+  assert curves['points'][1]['nll_valid'] != curves['points'][0]['nll_valid']
+  assert text_curves.sweep_run(mle_dir, [0.5], 16, 'raw', 'latest', 2, seed=3)['points'] == \
+      curves['points'][1:]   # read back from the run's curve file, not scored again
   relgan = tiny_config(_config('coco_relgan'))
   relgan.model.init_generator = mle_dir
   os.makedirs(gan_dir)

@@ -72,6 +72,13 @@ def output_logits(params: Params, h, precision=None):
   return jnp.dot(h, params['w_out'], precision=precision) + params['b_out']
 
 
+def with_temperature(params: Params, temperature: float) -> Params:
+  """The LSTM's params with output logits divided by T: the same network, a tempered softmax
+  (T < 1 sharper, T > 1 flatter), for its samples and its likelihood alike."""
+  return {**params, 'w_out': params['w_out'] / temperature,
+          'b_out': params['b_out'] / temperature}
+
+
 def zero_state(params: Params, n: int):
   hidden = params['w_h'].shape[0]
   return jnp.zeros((n, hidden), jnp.float32), jnp.zeros((n, hidden), jnp.float32)

@@ -35,7 +35,7 @@ def _write_tokens(path: str, header: str, tokens) -> None:
     f.write(header + '\n' + '\n'.join(' '.join(map(str, row)) for row in np.asarray(tokens)))
 
 
-def _is_text(config) -> bool:
+def is_text(config) -> bool:
   return config.data.name == text_data.TEXT_DATASET
 
 
@@ -77,6 +77,16 @@ def held_out(config, vocab: text_data.Vocabulary) -> dict:
           if sentences}
 
 
+def _tempered(state, temperature: float):
+  """Both generators of `state` sampling at `temperature` (Caccia et al. 2020: every model's
+  quality-diversity curve is traced by its softmax temperature); the NLLs of evaluate are then
+  those of the tempered model."""
+  if temperature == 1.0:
+    return state
+  return state.replace(g_params=seqdata.with_temperature(state.g_params, temperature),
+                       ema_params=seqdata.with_temperature(state.ema_params, temperature))
+
+
 def _inherited_vocabulary(config):
   """The vocabulary of the run G starts from (model.init_generator a workdir), if it has one."""
   path = os.path.join(config.model.init_generator, VOCABULARY_FILE)
@@ -108,6 +118,7 @@ class Sequences(Structure):
     c.embed = seqdata.EMBED         # G's embedding and LSTM sizes (the oracle's own, 32 and 32)
     c.hidden = seqdata.HIDDEN
     c.reverse_lm_epochs = 0         # text evaluation: > 0 also trains an LM on G's samples
+    c.sample_temperature = 1.0      # evaluation and sample.py: G's logits / T (training: 1)
     return c
 
   def validate(self, config):
@@ -132,11 +143,13 @@ class Sequences(Structure):
     if loss.adversarial_weight == 0 and loss.mle_weight == 0:
       raise ConfigError('G learns nothing with loss.adversarial_weight and loss.mle_weight both '
                         '0; set one above 0 (MLE: mle_weight=1, adversarial_weight=0)')
+    if not s.sample_temperature > 0:
+      raise ConfigError(f'sequences.sample_temperature must be > 0, got {s.sample_temperature}')
     if min(s.embed, s.hidden) < 1 or s.valid_count < 0 or s.reverse_lm_epochs < 0:
       raise ConfigError('sequences.embed and sequences.hidden must be >= 1, sequences.valid_count '
                         f'and reverse_lm_epochs >= 0 (got {s.embed}, {s.hidden}, '
                         f'{s.valid_count}, {s.reverse_lm_epochs})')
-    if _is_text(config):
+    if is_text(config):
       for split in text_data.SPLITS:   # one line naming the setting, before any work
         text_data.split_path(s.text_dir, split)
 
@@ -147,7 +160,7 @@ class Sequences(Structure):
     """A text run keeps its vocabulary in its workdir, so a resumed run, evaluate.py and
     sample.py encode and decode as it trained; a run that starts from another run's G
     (model.init_generator a workdir) takes that run's vocabulary."""
-    if not _is_text(config):
+    if not is_text(config):
       return
     path = os.path.join(workdir, VOCABULARY_FILE)
     inherited = _inherited_vocabulary(config)
@@ -160,7 +173,7 @@ class Sequences(Structure):
     config.sequences.vocab_file = path
 
   def make_data(self, config, n_critic, process_index=0, process_count=1):
-    if _is_text(config):
+    if is_text(config):
       train, _ = text_data.training_and_validation(config.sequences.text_dir,
                                                    config.sequences.valid_count)
       tokens = vocabulary(config).encode(train)
@@ -171,12 +184,12 @@ class Sequences(Structure):
     return Data(self.example(config), step_batches(source, n_critic))
 
   def example(self, config):
-    length = vocabulary(config).length if _is_text(config) else seqdata.LENGTH
+    length = vocabulary(config).length if is_text(config) else seqdata.LENGTH
     return np.zeros((length,), np.int32)
 
   def build_models(self, config, example):
     s, length = config.sequences, example.shape[0]
-    if _is_text(config):
+    if is_text(config):
       ends = dict(vocab=vocabulary(config).size, start_token=text_data.END,
                   end_token=text_data.END, pad_token=text_data.PAD)
     else:
@@ -206,12 +219,13 @@ class Sequences(Structure):
     return options
 
   def sample(self, gan, state, config, num_samples, seed=0, generator='ema'):
+    state = _tempered(state, config.sequences.sample_temperature)
     return draw_samples(gan, state, num_samples, seed, generator).astype(np.int32)
 
   def score_samples(self, samples, config):
     """Oracle: NLL-oracle. Text: BLEU-2..5 against every test sentence and self-BLEU-2..5 of
     the decoded samples, and their mean length in words."""
-    if not _is_text(config):
+    if not is_text(config):
       return {'nll_oracle': sequence_metrics.nll_oracle(seqdata.oracle_params(), samples)}
     sentences = vocabulary(config).decode(samples)
     return {**text_metrics.bleu(sentences, references(config)),
@@ -222,12 +236,13 @@ class Sequences(Structure):
     """score_samples of num_samples sequences, and G's NLL per token of held-out data
     (oracle: the test split; text: nll_valid and nll_test, end tokens counted, padding not)."""
     samples = self.sample(gan, state, config, num_samples, seed, generator)
+    state = _tempered(state, config.sequences.sample_temperature)
     params = state.ema_params if generator == 'ema' else state.g_params
     log_prob = jax.jit(lambda tokens: gan.generator.apply({'params': params}, tokens,
                                                           method='log_prob'))
     results = {'num_samples': num_samples, 'generator': generator,
                **self.score_samples(samples, config)}
-    if not _is_text(config):
+    if not is_text(config):
       return {**results, 'nll_test': sequence_metrics.nll_test(
           log_prob, seqdata.oracle_dataset('test'))}
     data = held_out(config, vocabulary(config))
@@ -244,7 +259,7 @@ class Sequences(Structure):
     """stem.npy (token ids) and stem.txt: text runs' decoded sentences, every one, one a line;
     the oracle's first 8 rows of token ids under a title."""
     np.save(stem + '.npy', samples.astype(np.int32))
-    if config is not None and _is_text(config):
+    if config is not None and is_text(config):
       with open(stem + '.txt', 'w') as f:
         f.write('\n'.join(' '.join(s) for s in vocabulary(config).decode(samples)) + '\n')
     else:
@@ -255,7 +270,7 @@ class Sequences(Structure):
     """The first 8 sequences: token ids (oracle) or sentences (text)."""
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), keys.PLOT)
     tokens = generate(gan, state, fixed_z[:8], config.shown_generator == 'ema', key)
-    if _is_text(config):
+    if is_text(config):
       with open(path_stem + '.txt', 'w') as f:
         f.write(title + '\n' + '\n'.join(' '.join(s) for s in vocabulary(config).decode(tokens)))
     else:
