@@ -282,13 +282,13 @@ def test_a_text_run_keeps_its_vocabulary_and_a_gan_starts_from_it(tmp_path):
   vocab = text.Vocabulary(saved['words'], saved['length'])
   assert lines == [' '.join(s) for s in vocab.decode(samples)]
   curves = text_curves.sweep_run(mle_dir, [1.0, 0.5], 16, 'raw', 'best', 2, seed=3)
-  at_1 = entry.evaluate(gan, state, config, 16, 3, 'raw')   # the run kept no best: its latest
-  assert curves['checkpoint'] == 'latest' and curves['step'] == 2
+  at_1 = entry.evaluate(gan, state, config, 16, 3, 'raw')   # its best (nll_valid) is its last
+  assert curves['checkpoint'] == 'best' and curves['step'] == 2
   assert [p['temperature'] for p in curves['points']] == [1.0, 0.5]
   assert {k: curves['points'][0][k] for k in at_1} == at_1
   assert len(curves['points'][1]['examples']) == 2
   assert curves['points'][1]['nll_valid'] != curves['points'][0]['nll_valid']
-  assert text_curves.sweep_run(mle_dir, [0.5], 16, 'raw', 'latest', 2, seed=3)['points'] == \
+  assert text_curves.sweep_run(mle_dir, [0.5], 16, 'raw', 'best', 2, seed=3)['points'] == \
       curves['points'][1:]   # read back from the run's curve file, not scored again
   relgan = tiny_config(_config('coco_relgan'))
   relgan.model.init_generator = mle_dir

@@ -18,7 +18,9 @@ hidden size 32), Adam 1e-2 (SeqGAN's pre-training rate), batch 64: 140 steps an 
 Sized for 60 minutes on the project's 2-core CPU: 5,600 steps (40 epochs) at 0.56 CPU seconds a
 step (measured, D beside G; 1.45 s wall on the two cores shared with other jobs), and
 train_minutes 55 stops it earlier on a busier machine; evaluated every 5 epochs (10,000
-sentences: 67 s wall on the shared cores, outside train_minutes).
+sentences: 67 s wall on the shared cores, outside train_minutes). The evaluation with the lowest
+nll_valid keeps its checkpoint in <workdir>/best (evaluate.py --checkpoint=best), the one
+experiments/text_curves.py sweeps over temperatures.
 """
 
 import os
@@ -57,4 +59,6 @@ def get_config():
   config.eval_every = 700              # every 5 epochs
   config.eval_samples = 10000          # as many sentences as test captions
   config.shown_generator = 'raw'       # the GAN configs start from this G
+  config.select_metric = 'nll_valid'   # the checkpoint kept in <workdir>/best: chosen on the
+  config.select_mode = 'min'           #   held-out training captions, never on the test file
   return config
