@@ -392,3 +392,18 @@ def test_a_run_by_time_stops_evaluates_and_resumes_on_its_clock(tmp_path):
   # The same budget again: the run has its minutes, so nothing is trained, logged or evaluated.
   assert int(train_and_evaluate(config, str(tmp_path), quiet=True).step) == second
   assert len(open(tmp_path / 'metrics.jsonl').readlines()) == records
+
+
+def test_the_disk_cache_computes_once_and_again_after_a_torn_file(tmp_path, monkeypatch):
+  from gan_jax.tools import cache
+  monkeypatch.setenv('GAN_JAX_CACHE', str(tmp_path))
+  calls = []
+  compute = lambda: calls.append(1) or np.arange(6, dtype=np.int32)
+  first = cache.cached_array('things', 'key-1', compute)
+  again = cache.cached_array('things', 'key-1', compute)
+  np.testing.assert_array_equal(first, again)
+  assert len(calls) == 1 and os.listdir(tmp_path / 'things') == ['key-1.npy']
+  path = tmp_path / 'things' / 'key-1.npy'
+  path.write_bytes(path.read_bytes()[:20])     # a torn write: read as missing, computed again
+  np.testing.assert_array_equal(cache.cached_array('things', 'key-1', compute), first)
+  assert len(calls) == 2

@@ -22,6 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gan_jax.tools.cache import cached_array
+
 VOCAB = 5000
 EMBED = 32
 HIDDEN = 32
@@ -148,14 +150,21 @@ def sample(params: Params, key, n: int, length: int = LENGTH, start_token: int =
 def oracle_dataset(split: str = 'train', n: int = N_SEQUENCES) -> np.ndarray:
   """The oracle's `n` sequences for 'train' or 'test' (disjoint keys), (n, 20) int32, read-only
   because the cached array is shared. Deterministic per platform (float rounding may flip a rare
-  draw between CPU and GPU); ~10 s per split on one CPU core, in chunks to bound memory."""
+  draw between CPU and GPU); ~10 s per split on one CPU core, in chunks to bound memory, then
+  read from the disk cache (gan_jax.tools.cache)."""
   if split not in SPLITS:
     raise ValueError(f'unknown split {split!r}; choose one of {sorted(SPLITS)}')
-  params = oracle_params()
-  key = jax.random.fold_in(jax.random.PRNGKey(DATA_SEED), SPLITS[split])
-  chunk = 2000
-  parts = [sample(params, jax.random.fold_in(key, i), min(chunk, n - start))
-           for i, start in enumerate(range(0, n, chunk))]
-  tokens = np.asarray(jnp.concatenate(parts))
+
+  def draw():
+    params = oracle_params()
+    key = jax.random.fold_in(jax.random.PRNGKey(DATA_SEED), SPLITS[split])
+    chunk = 2000
+    return jnp.concatenate([sample(params, jax.random.fold_in(key, i), min(chunk, n - start))
+                            for i, start in enumerate(range(0, n, chunk))])
+
+  # Kept on disk too, per platform and JAX version (the draws are theirs): every process that
+  # scores or trains on the oracle would otherwise spend those seconds again.
+  key = f'{split}-{n}-{DATA_SEED}-{ORACLE_SEED}-{jax.default_backend()}-jax{jax.__version__}'
+  tokens = np.array(cached_array('oracle', key, draw), np.int32)
   tokens.flags.writeable = False
   return tokens

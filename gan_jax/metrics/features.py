@@ -24,6 +24,7 @@ import numpy as np
 from gan_jax.errors import ConfigError, require_choice
 from gan_jax.metrics import classifier, inception
 from gan_jax.metrics.distances import gaussian_statistics
+from gan_jax.tools.cache import cache_dir, write_atomically
 
 LENET_DATASETS = ('mnist', 'fashion_mnist')
 
@@ -87,12 +88,6 @@ def _network(name, dataset, inception_weights):
   return NETWORKS[name](dataset, inception_weights)
 
 
-def cache_dir() -> str:
-  """$GAN_JAX_CACHE, else ~/.cache/gan_jax: reference statistics and features live here."""
-  return os.environ.get('GAN_JAX_CACHE') or os.path.join(os.path.expanduser('~'), '.cache',
-                                                         'gan_jax')
-
-
 def reference_key(dataset: str, split: str, net: FeatureNetwork, images: np.ndarray) -> str:
   """dataset-split-features-count-fingerprint: a changed folder or weights file is a new key."""
   digest = hashlib.sha256(np.ascontiguousarray(images).tobytes())
@@ -126,22 +121,15 @@ def _reference_features(key, net, images_uint8):
     images = images_uint8.astype(np.float32) / 127.5 - 1.0
     features = net.extract(images)[0]
     os.makedirs(folder, exist_ok=True)
-    _write_atomically(path, lambda f: np.save(f, features))
+    write_atomically(path, lambda f: np.save(f, features))
     save_statistics(os.path.join(folder, key + '.npz'), *gaussian_statistics(features))
   _MEMORY[key] = features
   return features
 
 
-def _write_atomically(path: str, write) -> None:
-  temporary = f'{path}.{os.getpid()}.partial'
-  with open(temporary, 'wb') as f:
-    write(f)
-  os.replace(temporary, path)
-
-
 def save_statistics(path: str, mu, sigma) -> None:
   """pytorch-fid's statistics file: an .npz with `mu` (d,) and `sigma` (d, d)."""
-  _write_atomically(path, lambda f: np.savez(f, mu=np.asarray(mu), sigma=np.asarray(sigma)))
+  write_atomically(path, lambda f: np.savez(f, mu=np.asarray(mu), sigma=np.asarray(sigma)))
 
 
 def load_statistics(path: str) -> tuple:
