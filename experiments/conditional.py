@@ -47,6 +47,8 @@ _NUM_STEPS = flags.DEFINE_integer('num_steps', None, "G updates of every run; de
                                   "config's (the unconditional run: the label configs').")
 _EVAL_SAMPLES = flags.DEFINE_integer('eval_samples', 10000, 'Samples (or completed test images) '
                                      'per evaluation.')
+_SEED = flags.DEFINE_integer('seed', None, "config.seed of every run, one workdir per seed "
+                             "(default: each config's own, 0).")
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', None, 'Batch size of every run (tests).')
 _WIDTH = flags.DEFINE_integer('width', None, "Width of both players' models (tests).")
 
@@ -60,6 +62,8 @@ def run_config(dataset: str, run: str):
   config.num_steps = _NUM_STEPS.value or config.num_steps
   config.data.data_dir = _DATA_DIR.value
   config.eval_every = 0
+  if _SEED.value is not None:
+    config.seed = _SEED.value
   if _BATCH_SIZE.value:
     config.batch_size = _BATCH_SIZE.value
   if _WIDTH.value:
@@ -80,7 +84,8 @@ def train_and_score(run: str, workdir: str) -> dict:
   done = time.perf_counter()
   print(f'[{run}] {int(state.step)} steps: training {trained - start:.0f} s, evaluation '
         f'{done - trained:.0f} s, wall {done - start:.0f} s', flush=True)
-  result = {'run': run, 'config': f'{_DATASET.value}_{RUNS[run]}.py', 'steps': int(state.step),
+  result = {'run': run, 'config': f'{_DATASET.value}_{RUNS[run]}.py', 'seed': config.seed,
+            'steps': int(state.step),
             'train_seconds': trained - start, 'eval_seconds': done - trained,
             'wall_seconds': done - start, 'shown_generator': config.shown_generator,
             'eval': scores}
