@@ -455,6 +455,26 @@ def planar_sides_curve():
                 'seed 0 TV deg / clu / orb', 'seed 1 TV', 'edges in 2 triangles'], rows)
 
 
+def planar_trainer_curve():
+  """The planar config through the common trainer (planar_study.py over train_and_evaluate, and
+  evaluate.py on its step-2,050 checkpoint), beside the committed seed-0 curves at the same step."""
+  run = _load('planar_sides_seed0_trainer.json')
+  committed = {}
+  for name in ('planar_sides_seed0_55min.json', 'planar_sides_seed0_220min.json'):
+    committed.update({p['step']: p for p in _load(name)['curve']})
+  rows = []
+  for e, point in zip(run['evaluations'], run['curve']):
+    m, old = e['protocol']['metrics'], committed.get(e['step'])
+    rows.append([f"{point['train_minutes']:.0f}", e['step'],
+                 f"{100 * point['vun_1000']:.1f}% ({100 * point['vun_5x40']:.1f}%)",
+                 ' / '.join(f'{m[k]:.4f}' for k in ('degree_tv', 'clustering_tv', 'orbit_tv')),
+                 f"{100 * e['edges_in_two_triangles']:.1f}%",
+                 '–' if old is None else
+                 f"{100 * old['vun_1000']:.1f}% ({100 * old['vun_5x40']:.1f}%)"])
+  return _rows(['training minutes', 'G step', 'V.U.N. of 1,000 (5 x 40)', 'TV deg / clu / orb',
+                'edges in 2 triangles', 'committed seed 0 at that step'], rows)
+
+
 def render(text):
   def fill(match):
     return match.group(1) + globals()[match.group(2)]() + match.group(4)
