@@ -312,6 +312,18 @@ def conditional_labels():
                    _ema_raw(r, 'fid', lambda v: f'{v:.1f}'),
                    _ema_raw(r, 'intra_fid', lambda v: f'{v:.1f}') if labelled else '',
                    f"{r['wall_seconds'] / 60:.1f} min"])
+    seeds = [runs['acgan']] + [json.load(open(path))['runs']['acgan'] for path in sorted(glob.glob(
+        os.path.join(RESULTS, f'conditional_{name}_acgan_seed*.json')))] if 'acgan' in runs else []
+    if len(seeds) > 1:   # the AC-GAN row above and its other seeds: mean +- s.d.
+      spread = lambda key, g, scale: '{:.1f} ± {:.1f}'.format(
+          *(lambda v: (v.mean(), v.std(ddof=1)))(scale * np.array([r['eval'][g][key]
+                                                                    for r in seeds])))
+      rows.append([dataset, f"AC-GAN (D classifies real images only), seeds "
+                   f"{', '.join(str(r.get('seed', 0)) for r in seeds)}", seeds[0]['steps'],
+                   ' / '.join(spread('label_accuracy', g, 100) + '%' for g in ('ema', 'raw')),
+                   ' / '.join(spread('fid', g, 1) for g in ('ema', 'raw')),
+                   ' / '.join(spread('intra_fid', g, 1) for g in ('ema', 'raw')),
+                   f"{np.mean([r['wall_seconds'] for r in seeds]) / 60:.1f} min each"])
     paper = os.path.join(RESULTS, f'conditional_{name}_acgan_paper_loss.json')
     if os.path.exists(paper):   # AC-GAN's D classifier also trained on G's samples
       r = json.load(open(paper))['runs']['acgan']
