@@ -16,7 +16,7 @@ NLL-oracle and NLL-test. Every point also keeps the first --examples sentences i
 
 A run's points are kept in <workdir>/curve_<checkpoint>_<generator>.json as they are scored, so
 a stopped sweep goes on where it stopped and a point is never scored twice. Writes --output (all
-runs' points, labels, seeds, steps and the machine) and <output stem>.png: for text BLEU-5
+runs' points, labels, seeds, steps and the machine) and --figure: for text BLEU-5
 against self-BLEU-5 and NLL_test against BLEU-5, for the oracle NLL-oracle against NLL-test;
 runs of one label are one model over seeds, drawn as their mean with each seed's points.
 """
@@ -48,11 +48,13 @@ _TEMPERATURES = flags.DEFINE_list('temperatures', ['0.6', '0.7', '0.8', '0.9', '
 _NUM_SAMPLES = flags.DEFINE_integer('num_samples', 10000, 'Sequences scored per point.')
 _GENERATOR = flags.DEFINE_enum('generator', 'raw', evaluation.GENERATORS,
                                'Which G of each run: the raw one or its EMA.')
-_CHECKPOINT = cli.define_checkpoint()
+_CHECKPOINT = cli.define_checkpoint('best')
 _EXAMPLES = flags.DEFINE_integer('examples', 5, 'Sentences kept per point, to read.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the sampling noise (the same for every run).')
 _OUTPUT = flags.DEFINE_string('output', os.path.join(ROOT, 'experiments', 'results',
                                                      'coco_curves.json'), 'Results file.')
+_FIGURE = flags.DEFINE_string('figure', os.path.join(ROOT, 'experiments', 'figures',
+                                                     'coco_curves.png'), 'The figure.')
 
 # The figure's panels, (x, y, direction of better), by the metrics the points hold.
 PANELS = {'bleu5': [('self_bleu5', 'bleu5'), ('bleu5', 'nll_test')],
@@ -175,9 +177,8 @@ def main(argv):
   os.makedirs(os.path.dirname(os.path.abspath(_OUTPUT.value)), exist_ok=True)
   with open(_OUTPUT.value, 'w') as f:
     json.dump(report, f, indent=1)
-  figure = os.path.splitext(_OUTPUT.value)[0] + '.png'
-  plot(results, figure)
-  print(f'wrote {_OUTPUT.value} and {figure}')
+  plot(results, _FIGURE.value)
+  print(f'wrote {_OUTPUT.value} and {_FIGURE.value}')
 
 
 if __name__ == '__main__':

@@ -33,10 +33,10 @@ def define_data_dir(help_text: str = 'TFDS data dir (else $TFDS_DATA_DIR).'):
   return flags.DEFINE_string('data_dir', None, help_text)
 
 
-def define_checkpoint():
+def define_checkpoint(default: str = 'latest'):
   """The --checkpoint flag of scripts that restore a run: its newest checkpoint, or the one kept
   for its best evaluation (config.select_metric)."""
-  return flags.DEFINE_enum('checkpoint', 'latest', ['latest', 'best'],
+  return flags.DEFINE_enum('checkpoint', default, ['latest', 'best'],
                            "Which checkpoint: the run's newest, or the one it kept for its best "
                            'evaluation (<workdir>/best/, config.select_metric).')
 
