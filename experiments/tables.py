@@ -487,6 +487,22 @@ def planar_trainer_curve():
                 'edges in 2 triangles', 'committed seed 0 at that step'], rows)
 
 
+def coco_curves():
+  """experiments/text_curves.py: each COCO run at every temperature, from its checkpoint chosen
+  on the held-out training captions."""
+  report = _load('coco_curves.json')
+  rows = []
+  for run in report['runs']:
+    for p in run['points']:
+      rows.append([run['label'], f"{run['workdir'].rsplit('_', 1)[-1]}", run['step'],
+                   f"{p['temperature']:g}",
+                   ' / '.join(f"{p[f'bleu{n}']:.3f}" for n in (2, 3, 4, 5)),
+                   ' / '.join(f"{p[f'self_bleu{n}']:.3f}" for n in (2, 3, 4, 5)),
+                   f"{p['nll_valid']:.3f}", f"{p['nll_test']:.3f}", f"{p['mean_length']:.1f}"])
+  return _rows(['model', 'seed', 'G step (chosen)', 'T', 'BLEU-2 / 3 / 4 / 5',
+                'self-BLEU-2 / 3 / 4 / 5', 'NLL valid', 'NLL test', 'mean words'], rows)
+
+
 def render(text):
   def fill(match):
     return match.group(1) + globals()[match.group(2)]() + match.group(4)
