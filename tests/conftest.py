@@ -34,20 +34,6 @@ SHARED_TFDS = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'
                                            'tensorflow_datasets'))
 
 
-def _expected_seconds(item) -> float:
-  """`@pytest.mark.long(seconds)`: about how long the test takes on the CI's two cores."""
-  mark = item.get_closest_marker('long')
-  return 0.0 if mark is None else float(mark.args[0] if mark.args else 30)
-
-
-def pytest_collection_modifyitems(items):
-  """The longest tests first, the rest in their order: with `-n 2 --maxschedchunk=1` (README's
-  test command) each worker takes one test at a time, so the long ones are shared between the
-  two workers and the short ones fill in at the end, instead of one worker running the long
-  tail alone."""
-  items.sort(key=lambda item: -_expected_seconds(item))
-
-
 def tiny_dcgan(loss='non_saturating', spectral_norm=True, batch_size=4, n_critic=1,
                d_batch_norm=True, **kwargs):
   """A 28x28 DCGAN small enough for CPU tests, with BatchNorm in G (and D) and SN in D."""

@@ -245,7 +245,6 @@ def test_labels_arrive_with_their_images_in_order_after_a_resume(shared_tfds):
       assert int(label) in label_of[hashlib.sha1(image.tobytes()).digest()]
 
 
-@pytest.mark.long(50)
 def test_script_trains_and_scores_label_and_completion_runs_for_two_steps(tmp_path, shared_tfds):
   """One label run and both completion runs through the script (every config's 2-step run is in
   tests/test_experiments.py): the report, both generators scored, the figures."""

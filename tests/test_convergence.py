@@ -30,7 +30,6 @@ def mnist_config(shared_tfds):
   return os.path.join(ROOT, 'experiments', 'configs', 'mnist_dcgan.py')
 
 
-@pytest.mark.long
 def test_epochs_continue_where_they_stopped(tmp_path, mnist_config):
   first = _run(tmp_path, f'--config={mnist_config}', '--epochs=1', *TINY)
   again = _run(tmp_path, f'--config={mnist_config}', '--epochs=2', *TINY)

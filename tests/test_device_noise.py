@@ -73,7 +73,6 @@ _SCRIPT = textwrap.dedent('''
 ''')
 
 
-@pytest.mark.long
 def test_model_noise_under_pmap_equals_single_device():
   env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=4',
              JAX_PLATFORMS='cpu')

@@ -41,13 +41,7 @@ def fake_images(monkeypatch):
   monkeypatch.setattr(image_data, 'load_labeled_split', load)
 
 
-# The configs whose two steps take half a minute or more (large models, rollouts, triangles).
-LONG_CONFIGS = ('graphs_planar_refine', 'oracle_relgan', 'oracle_seqgan', 'coco_seqgan',
-                'coco_mle', 'coco_relgan', 'cifar10_sngan', 'celeba64_dcgan')
-
-
-@pytest.mark.parametrize('name', [pytest.param(name, marks=pytest.mark.long) if name in LONG_CONFIGS
-                                  else name for name in CONFIGS])
+@pytest.mark.parametrize('name', CONFIGS)
 def test_config_runs_two_steps(name, tmp_path, fake_images):
   config = importlib.import_module(f'experiments.configs.{name}').get_config()
   if config.data.name in SHARED_DATASETS and not os.path.isdir(SHARED_TFDS):

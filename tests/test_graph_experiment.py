@@ -22,7 +22,6 @@ MMDS = [f'{s}_{p}' for p in ('tv', 'emd') for s in ('degree', 'clustering', 'orb
 
 # Every method on community_small (each costs seconds of XLA compilation on CPU, most of this
 # test's time); planar's validity metrics are checked by the graph structure's own tests.
-@pytest.mark.long
 @pytest.mark.parametrize('dataset,methods', [
     ('community_small', ['gan_wgan_gp', 'gan_non_saturating', 'vae'])])
 def test_two_step_run_writes_the_report(dataset, methods, tmp_path):

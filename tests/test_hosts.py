@@ -84,7 +84,6 @@ def _final_state(workdir):
   return load_run(workdir)[2]
 
 
-@pytest.mark.long(90)
 @pytest.mark.parametrize('name', sorted(CONFIGS))
 def test_two_hosts_equal_two_local_devices_and_one_device(name, tmp_path):
   config_file, flags = CONFIGS[name]

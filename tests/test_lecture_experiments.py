@@ -28,7 +28,6 @@ def data_dir():
   return SHARED_TFDS
 
 
-@pytest.mark.long(60)
 def test_generator_alone(tmp_path, data_dir):
   _run('generator_alone.py', tmp_path, f'--data_dir={data_dir}', '--ae_steps=20',
        '--gan_steps=4', '--toy_steps=20', '--samples=300')
@@ -43,7 +42,6 @@ def test_generator_alone(tmp_path, data_dir):
   assert {'ring8/VAE', 'ring8/GAN', 'grid25/VAE', 'grid25/GAN'} <= set(report)
 
 
-@pytest.mark.long(45)
 def test_discriminator_alone(tmp_path, data_dir):
   _run('discriminator_alone.py', tmp_path, f'--data_dir={data_dir}', '--toy_iterations=30',
        '--mnist_iterations=2', '--mnist_samples=100', '--mnist_langevin_steps=2')
@@ -55,7 +53,6 @@ def test_discriminator_alone(tmp_path, data_dir):
   assert 0.0 <= report['mixture1d/search']['js'] <= 0.7
 
 
-@pytest.mark.long(45)
 def test_study_on_the_ring(tmp_path):
   _run('study.py', tmp_path, '--datasets=ring8', '--methods=non_saturating,wgan_gp,vae',
        '--runs=2', '--toy_steps=20', '--speed_steps=10')
@@ -66,7 +63,6 @@ def test_study_on_the_ring(tmp_path):
   assert os.path.getsize(tmp_path / 'study_ring8.png') > 1000
 
 
-@pytest.mark.long(55)
 def test_tuned_study_trains_each_loss_for_the_same_epochs(tmp_path, data_dir):
   """Equal epochs are equal D batches: WGAN-GP's 5 critic steps give it a fifth of the G steps."""
   _run('study.py', tmp_path, f'--data_dir={data_dir}', '--datasets=mnist', '--nospeed',

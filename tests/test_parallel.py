@@ -67,7 +67,6 @@ _SCRIPT = textwrap.dedent('''
 ''')
 
 
-@pytest.mark.long(60)
 def test_pmap_train_step_equals_single_device():
   env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=4',
              JAX_PLATFORMS='cpu')

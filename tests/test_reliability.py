@@ -76,7 +76,6 @@ def _last_logged_step(workdir):
     return 0
 
 
-@pytest.mark.long(55)
 def test_sigkilled_run_resumes_bit_identical(tmp_path):
   steps = 400
   flags = [f'--config.num_steps={steps}', '--config.checkpoint_every=7', '--config.log_every=5']

@@ -120,7 +120,6 @@ def _script(name, *args):
   return result.stdout
 
 
-@pytest.mark.long(40)
 @pytest.mark.parametrize('structure', sorted(CONFIG_FILES))
 def test_trains_scores_and_samples_through_the_scripts(structure, tmp_path):
   config = load_config(structure)
@@ -142,7 +141,6 @@ def test_trains_scores_and_samples_through_the_scripts(structure, tmp_path):
       samples.shape, samples.dtype, entry.encoding)
 
 
-@pytest.mark.long
 @pytest.mark.parametrize('structure', sorted(CONFIG_FILES) + list(EXTRA_CONFIGS))
 def test_resumed_run_is_bit_identical(structure, tmp_path):
   config = tiny_config(load_config(structure), num_steps=4)
@@ -220,7 +218,6 @@ _DEVICES_SCRIPT = textwrap.dedent('''
 
 
 # Each group in its own process, within its own time limit: the planar G compiles for minutes.
-@pytest.mark.long(190)
 @pytest.mark.parametrize('group', [sorted(CONFIG_FILES), list(EXTRA_CONFIGS)],
                          ids=['structures', 'extra_configs'])
 def test_one_two_and_four_devices_end_in_the_same_state_with_distinct_samples(group):
