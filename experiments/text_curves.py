@@ -38,6 +38,7 @@ from gan_jax.errors import ConfigError  # noqa: E402
 from gan_jax.run import cli, evaluation, selection  # noqa: E402
 from gan_jax.run.config import validate  # noqa: E402
 from gan_jax.structures import sequences  # noqa: E402
+from gan_jax.tools.cache import write_atomically  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -56,7 +57,7 @@ _OUTPUT = flags.DEFINE_string('output', os.path.join(ROOT, 'experiments', 'resul
 _FIGURE = flags.DEFINE_string('figure', os.path.join(ROOT, 'experiments', 'figures',
                                                      'coco_curves.png'), 'The figure.')
 
-# The figure's panels, (x, y, direction of better), by the metrics the points hold.
+# The figure's panels, (x, y) metric pairs, by the metrics the points hold.
 PANELS = {'bleu5': [('self_bleu5', 'bleu5'), ('bleu5', 'nll_test')],
           'nll_oracle': [('nll_test', 'nll_oracle')]}
 
@@ -115,9 +116,7 @@ def sweep_run(workdir, temperatures, num_samples, generator, checkpoint, example
     record['points'][key] = point
     print(f"  T={key}: " + ', '.join(f'{k} {v:.3f}' for k, v in point.items()
                                      if isinstance(v, float) and k != 'temperature'), flush=True)
-    with open(path + '.tmp', 'w') as f:
-      json.dump(record, f, indent=1)
-    os.replace(path + '.tmp', path)
+    write_atomically(path, lambda f: f.write(json.dumps(record, indent=1).encode()))
   return {'checkpoint': checkpoint, 'config_seed': config.seed, **record,
           'points': [record['points'][f'{t:g}'] for t in temperatures]}
 
