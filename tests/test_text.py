@@ -268,7 +268,8 @@ def test_settings_are_refused_in_one_line(tmp_path):
 
 def test_a_text_run_keeps_its_vocabulary_and_a_gan_starts_from_it(tmp_path):
   """coco_mle trains 2 steps on the fixture; sample.py's path decodes with the run's
-  vocabulary, and coco_relgan started from that workdir takes its G and its vocabulary."""
+  vocabulary, and coco_relgan started from that workdir takes its vocabulary and the G of its
+  best checkpoint."""
   mle_dir, gan_dir = str(tmp_path / 'mle'), str(tmp_path / 'gan')
   mle = train_and_evaluate(tiny_config(_config('coco_mle')), mle_dir, quiet=True)
   saved = json.load(open(os.path.join(mle_dir, 'vocabulary.json')))
@@ -296,9 +297,16 @@ def test_a_text_run_keeps_its_vocabulary_and_a_gan_starts_from_it(tmp_path):
   structures.get(relgan).bind_workdir(relgan, gan_dir)   # as the trainer does, before G
   assert json.load(open(os.path.join(gan_dir, 'vocabulary.json'))) == saved
   gan, example = evaluation.gan_and_example(relgan)
+  # The MLE run trains on past its best (nll_valid, step 2) without choosing again: the GAN
+  # starts from the G chosen on validation, not from the newest.
+  longer = tiny_config(_config('coco_mle'), num_steps=4)
+  longer.select_metric = ''
+  newest = train_and_evaluate(longer, mle_dir, quiet=True)
   start = with_initial_generator(create_state(gan, jax.random.PRNGKey(0), example), mle_dir)
   for a, b in zip(jax.tree.leaves(start.g_params), jax.tree.leaves(mle.g_params)):
     np.testing.assert_array_equal(a, b)
+  assert any(np.any(a != b) for a, b in zip(jax.tree.leaves(start.g_params),
+                                            jax.tree.leaves(newest.g_params)))
   relgan.sequences.hidden = 16   # another G: refused in one line
   gan, example = evaluation.gan_and_example(relgan)
   with pytest.raises(ConfigError, match='holds a G with other parameters'):

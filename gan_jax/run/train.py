@@ -17,7 +17,7 @@ from gan_jax.tools import plots
 from gan_jax.run.checkpoint import Checkpointer
 from gan_jax.run.workdir import WorkdirLock, check_workdir
 from gan_jax.run.config import build_gan, evaluated_generators, validate
-from gan_jax.run.selection import BestCheckpoint
+from gan_jax.run.selection import BestCheckpoint, read_best
 from gan_jax.data import prefetch
 from gan_jax.errors import ConfigError, DivergenceError
 from gan_jax.tools.metric_writers import MetricWriter
@@ -259,14 +259,17 @@ def _loop(config, workdir, data, run, state, checkpointer, writer, fixed_z, is_c
 
 def with_initial_generator(state, path: str):
   """The state with G's params (and their EMA) from `path`, e.g. MLE pre-training: a msgpack of
-  G's params, or the workdir of a run (such as an MLE config trained by this trainer), whose
-  newest checkpoint gives the G its evaluations show (its config.shown_generator). Unchanged
-  when path is empty; a missing, unreadable or differently shaped G is a one-line ConfigError."""
+  G's params, or the workdir of a run (such as an MLE config trained by this trainer): the
+  checkpoint it kept for its best evaluation (chosen on its validation split, config.select_metric)
+  or, if it kept none, its newest, gives the G its evaluations show (config.shown_generator).
+  Unchanged when path is empty; a missing, unreadable or differently shaped G is a one-line
+  ConfigError."""
   if not path:
     return state
   if os.path.isdir(path):
     from gan_jax.run.evaluation import load_run   # the run layer; imported when used
-    config, _, saved = load_run(os.path.abspath(path))
+    checkpoint = 'latest' if read_best(path) is None else 'best'
+    config, _, saved = load_run(os.path.abspath(path), checkpoint=checkpoint)
     params = saved.ema_params if config.shown_generator == 'ema' else saved.g_params
   else:
     try:
