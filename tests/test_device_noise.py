@@ -12,6 +12,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from conftest import devices_env
 from gan_jax.data.images import ImageBatches
 
 _SCRIPT = textwrap.dedent('''
@@ -74,8 +75,7 @@ _SCRIPT = textwrap.dedent('''
 
 
 def test_model_noise_under_pmap_equals_single_device():
-  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=4',
-             JAX_PLATFORMS='cpu')
+  env = devices_env(4)
   result = subprocess.run([sys.executable, '-c', _SCRIPT.format()], env=env,
                           capture_output=True, text=True, timeout=600)
   assert result.returncode == 0, result.stdout + result.stderr[-3000:]

@@ -20,7 +20,7 @@ import jax
 import numpy as np
 import pytest
 
-from conftest import SHARED_TFDS
+from conftest import SHARED_TFDS, devices_env
 from gan_jax.data.hosts import host_rows
 from gan_jax.errors import ConfigError
 from gan_jax.run.evaluation import load_run
@@ -65,8 +65,7 @@ def _free_port():
 
 
 def _launch(workdir, config_file, flags, devices, host_flags=()):
-  env = dict(os.environ, JAX_PLATFORMS='cpu',
-             XLA_FLAGS=f'--xla_force_host_platform_device_count={devices}')
+  env = devices_env(devices)
   command = [sys.executable, os.path.join(ROOT, 'experiments', 'train.py'),
              f'--config={os.path.join(ROOT, "experiments", "configs", config_file)}',
              f'--workdir={workdir}', *COMMON, *flags, *host_flags]

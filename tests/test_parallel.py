@@ -9,6 +9,7 @@ import textwrap
 
 import pytest
 
+from conftest import devices_env
 from gan_jax.errors import ConfigError
 from gan_jax.run.parallel import check_divisible
 
@@ -68,8 +69,7 @@ _SCRIPT = textwrap.dedent('''
 
 
 def test_pmap_train_step_equals_single_device():
-  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=4',
-             JAX_PLATFORMS='cpu')
+  env = devices_env(4)
   tests = os.path.dirname(os.path.abspath(__file__))
   result = subprocess.run([sys.executable, '-c', _SCRIPT.format(tests=tests)], env=env,
                           capture_output=True, text=True, timeout=600)
@@ -132,8 +132,7 @@ def test_leave_one_out_baseline_is_over_the_global_batch():
   """The REINFORCE G step with the leave-one-out baseline reaches the same state on 1 and 2
   devices: each example's baseline is the mean of the other examples of the global batch, not
   of its device's share (with the latter the G updates differed by 35%)."""
-  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2',
-             JAX_PLATFORMS='cpu')
+  env = devices_env(2)
   tests = os.path.dirname(os.path.abspath(__file__))
   script = _LEAVE_ONE_OUT_SCRIPT.format(tests=tests, root=os.path.dirname(tests))
   result = subprocess.run([sys.executable, '-c', script], env=env, capture_output=True,

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import SHARED_TFDS, assert_trees_equal
+from conftest import SHARED_TFDS, assert_trees_equal, devices_env
 from gan_jax.run import train as train_lib
 from gan_jax.run.checkpoint import Checkpointer
 from gan_jax.run.config import base_config, build_gan, config_difference, validate, with_defaults
@@ -302,29 +302,79 @@ def existing_workdir(tmp_path_factory):
   return workdir
 
 
+# Runs experiments/train.py once per bad input, each in a child forked from one process that has
+# imported the package: the same script, flags, exit status and stderr as a fresh `python
+# experiments/train.py ...` per input, without paying Python's and JAX's imports 34 times. JAX
+# is imported but not started in the parent, so each child starts its own backend (with its
+# own XLA_FLAGS where an input asks for them).
+_FORKED_RUNS = textwrap.dedent('''
+    import glob, hashlib, json, os, runpy, sys, time
+    import jax, gan_jax.run.train, gan_jax.run.evaluation   # imported once, shared by the forks
+    cases, watched = json.load(sys.stdin)
+
+    def snapshot():
+      return {path: hashlib.sha256(open(path, 'rb').read()).hexdigest()
+              for path in glob.glob(watched + '/**/*', recursive=True) if os.path.isfile(path)}
+
+    results = {}
+    for name, (argv, env, stderr_path) in cases.items():
+      start = time.time()
+      pid = os.fork()
+      if pid == 0:
+        code = 1
+        try:
+          os.environ.update(env)
+          err = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+          os.dup2(err, 2)
+          sys.argv = argv
+          runpy.run_path(argv[0], run_name='__main__')
+          code = 0
+        except SystemExit as exit:
+          code = exit.code if isinstance(exit.code, int) else 1
+        finally:
+          sys.stderr.flush()
+          os._exit(code)
+      _, status = os.waitpid(pid, 0)
+      results[name] = {'returncode': os.waitstatus_to_exitcode(status),
+                       'seconds': time.time() - start, 'snapshot': snapshot()}
+    print(json.dumps(results))
+''')
+
+
+@pytest.fixture(scope='module')
+def bad_input_runs(existing_workdir, tmp_path_factory):
+  """Every BAD_INPUT case run through experiments/train.py: its exit status, stderr, seconds,
+  and the existing workdir's files after it."""
+  folder = tmp_path_factory.mktemp('bad_input')
+  (folder / 'a_file').write_text('')
+  cases = {}
+  for index, (case, (flags, _)) in enumerate(sorted(BAD_INPUT.items())):
+    workdir = str(folder / 'a_file' / 'run') if case == 'unwritable workdir' else existing_workdir
+    env = devices_env(3) if case == 'batch does not divide' else {}
+    argv = _train_command(workdir, *[f.format(empty=folder) for f in flags])[1:]
+    cases[case] = (argv, env, str(folder / f'stderr_{index}.txt'))
+  before = _snapshot(existing_workdir)
+  result = subprocess.run([sys.executable, '-c', _FORKED_RUNS], input=json.dumps(
+      [cases, existing_workdir]), capture_output=True, text=True, timeout=600, cwd=ROOT)
+  assert result.returncode == 0, result.stderr[-3000:]
+  runs = json.loads(result.stdout.splitlines()[-1])
+  for case, run in runs.items():
+    run['stderr'] = open(cases[case][2]).read()
+  return before, runs
+
+
 @pytest.mark.parametrize('case', sorted(BAD_INPUT))
-def test_bad_input_exits_2_with_one_line_and_touches_nothing(case, existing_workdir, tmp_path):
+def test_bad_input_exits_2_with_one_line_and_touches_nothing(case, bad_input_runs):
   flags, expected = BAD_INPUT[case]
-  flags = [f.format(empty=tmp_path) for f in flags]
   if 'mnist' in ' '.join(flags) and SHARED_TFDS in ' '.join(flags) and not os.path.isdir(SHARED_TFDS):
     pytest.skip('shared data not available')
-  workdir = existing_workdir
-  env = dict(os.environ)
-  if case == 'batch does not divide':
-    env['XLA_FLAGS'] = '--xla_force_host_platform_device_count=3'
-  if case == 'unwritable workdir':
-    blocker = tmp_path / 'a_file'
-    blocker.write_text('')
-    workdir = str(blocker / 'run')
-  before = _snapshot(existing_workdir)
-  start = time.time()
-  result = subprocess.run(_train_command(workdir, *flags), capture_output=True, text=True,
-                          env=env, timeout=120)
-  lines = [line for line in result.stderr.splitlines() if line.strip()]
-  assert result.returncode == 2, result.stderr[-2000:]
+  before, runs = bad_input_runs
+  run = runs[case]
+  lines = [line for line in run['stderr'].splitlines() if line.strip()]
+  assert run['returncode'] == 2, run['stderr'][-2000:]
   assert len(lines) == 1 and lines[0].startswith('error: ') and expected in lines[0], lines
-  assert time.time() - start < 60
-  assert _snapshot(existing_workdir) == before
+  assert run['seconds'] < 60
+  assert run['snapshot'] == before
 
 
 def test_divergence_exits_3_through_the_script(tmp_path):

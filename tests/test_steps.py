@@ -135,7 +135,10 @@ def _plain_sequence(gan, state, batches):
   return state
 
 
-CASES = [(name, n) for name in sorted(OBJECTIVES) for n in (1, 2)] + [('non_saturating', 'reuse')]
+# k = 2 D steps for every objective (the loop and the key of each step); k = 1 and G reusing
+# D's samples, whose programs differ from it in the loop alone, for one.
+CASES = [(name, 2) for name in sorted(OBJECTIVES)] + [('non_saturating', 1),
+                                                      ('non_saturating', 'reuse')]
 
 
 @pytest.mark.parametrize('name,n_critic', CASES)
