@@ -40,7 +40,6 @@ jax.config.update('jax_persistent_cache_min_compile_time_secs',
                   float(os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS']))
 
 
-
 def devices_env(count: int) -> dict:
   """The environment of a script that sees `count` CPU devices, with the suite's XLA flags."""
   return dict(os.environ, JAX_PLATFORMS='cpu',

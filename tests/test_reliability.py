@@ -304,7 +304,7 @@ def existing_workdir(tmp_path_factory):
 
 # Runs experiments/train.py once per bad input, each in a child forked from one process that has
 # imported the package: the same script, flags, exit status and stderr as a fresh `python
-# experiments/train.py ...` per input, without paying Python's and JAX's imports 34 times. JAX
+# experiments/train.py ...` per input, without paying Python's and JAX's imports for each. JAX
 # is imported but not started in the parent, so each child starts its own backend (with its
 # own XLA_FLAGS where an input asks for them).
 _FORKED_RUNS = textwrap.dedent('''
